@@ -1,0 +1,1 @@
+"""The engine: sources -> parsers -> store/windows -> alarms. No Textual import below here."""

@@ -1,0 +1,30 @@
+"""The ALS envelope: every line is ``AREA,TS,MSG`` (MSG may itself contain commas)."""
+
+from __future__ import annotations
+
+# Timestamps above this are milliseconds (the original's rule: ~1.28e12 is 2010 in ms,
+# and year 42000 in seconds).
+MS_THRESHOLD = 1_280_000_000_000
+
+
+def split_als(line: str) -> tuple[str, int, str] | None:
+    """(area, ts in seconds, msg), or None when the line is not an ALS line."""
+    first = line.find(",")
+    if first <= 0:
+        return None
+    second = line.find(",", first + 1)
+    if second < 0:
+        return None
+    ts_text = line[first + 1 : second]
+    try:
+        ts = int(ts_text)
+    except ValueError:
+        try:
+            ts = int(float(ts_text))
+        except (ValueError, OverflowError):
+            return None
+    if ts > MS_THRESHOLD:
+        ts //= 1000
+    if ts < 0:
+        return None
+    return line[:first].strip(), ts, line[second + 1 :]

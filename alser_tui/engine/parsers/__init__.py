@@ -1,0 +1,1 @@
+"""Parsers turn an ALS message into a typed row for one parser's table."""
