@@ -435,7 +435,7 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
         flds.append(_parse_field(file, f"{path}.fields[{j}]", ft, kind))
     names = [f.name for f in flds]
     for j, name in enumerate(names):
-        if name in ("area", "ts", "raw", "amount") or names.index(name) != j:
+        if name in ("area", "ts", "raw") or names.index(name) != j:
             raise ConfigError(file, f"{path}.fields[{j}].name", f"column name {name!r} is taken")
     if kind in ("json", "regex") and not flds:
         raise r.error("fields", f"a {kind} parser needs at least one field")

@@ -1,0 +1,210 @@
+"""Command line: parse arguments, build a Config, run headless or the console."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from alser_tui import __version__
+from alser_tui.engine.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+DEFAULT_CONFIG = "conf/alser.toml"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_argparser() -> argparse.ArgumentParser:
+    ap = _Parser(
+        prog="alser-tui",
+        description="Guards a central log server: tails log files, counts events per window, raises alarms.",
+    )
+    ap.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)"
+    )
+    ap.add_argument(
+        "--no-ui", action="store_true", help="run the engine headless (text or --json on stdout)"
+    )
+    ap.add_argument(
+        "--history", action="store_true", help="replay the guards' history_glob files, then exit"
+    )
+    ap.add_argument("--json", action="store_true", help="headless output as JSON lines")
+    ap.add_argument(
+        "--parser", action="append", metavar="ID", help="run only this parser (repeatable)"
+    )
+    ap.add_argument(
+        "--locale", action="append", metavar="AREA", help="keep only this area (repeatable)"
+    )
+    ap.add_argument(
+        "--dry-run", action="store_true", help="parse and count only: no store, no alarms"
+    )
+    ap.add_argument(
+        "--tick", type=float, default=0, metavar="N", help="a progress line on stderr every N s"
+    )
+    ap.add_argument("--check", action="store_true", help="validate the config and exit (0 or 2)")
+    ap.add_argument(
+        "--list-parsers", action="store_true", help="list the configured parsers and exit"
+    )
+    ap.add_argument("--data-dir", metavar="DIR", help="where the SQLite files and state live")
+    ap.add_argument(
+        "--no-lock", action="store_true", help="allow several instances on one data dir"
+    )
+    ap.add_argument(
+        "--demo", action="store_true", help="run on generated demo logs (no config needed)"
+    )
+    ap.add_argument("--version", action="version", version=f"alser-tui {__version__}")
+    return ap
+
+
+class LockError(Exception):
+    pass
+
+
+@contextmanager
+def instance_lock(data_dir: Path) -> Iterator[None]:
+    """One instance per data dir, as the original's -lock (an flock, released on any exit)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "alser.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise LockError(
+                f"another alser-tui (pid {other}) is using {data_dir}; use --no-lock or --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fail(err: IO[str], message: str, code: int) -> int:
+    err.write(f"alser-tui: {message}\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_argparser().parse_args(argv)
+    err = sys.stderr
+    demo_writer = None
+    try:
+        if args.demo:
+            from alser_tui.demo import DemoWriter, prepare_demo, write_history
+
+            dest = Path(tempfile.mkdtemp(prefix="alser-demo-"))
+            config_path = prepare_demo(dest)
+            if args.history:
+                import time
+
+                write_history(dest, start_ts=int(time.time()) - 3600, minutes=60, seed=1)
+            else:
+                demo_writer = DemoWriter(dest, seed=1)
+            err.write(f"alser-tui: demo logs in {dest}\n")
+        else:
+            config_path = Path(args.config)
+        config = load_config(config_path)
+        config = config.restricted(args.parser)
+        if args.data_dir:
+            config = replace(
+                config, storage=replace(config.storage, dir=str(Path(args.data_dir).resolve()))
+            )
+    except ConfigError as exc:
+        return _fail(err, str(exc), EXIT_USAGE)
+
+    if args.check:
+        err.write(
+            f"{config.path}: ok ({len(config.parsers)} parsers, {len(config.guards)} guards)\n"
+        )
+        return EXIT_OK
+    if args.list_parsers:
+        for p in config.parsers:
+            guards = [g.name for g in config.guards if p.id in g.parsers]
+            state = "" if p.enabled else "  (disabled)"
+            sys.stdout.write(
+                f"{p.id:<14} {p.kind:<8} {p.title:<14} window {p.window:>4}s  "
+                f"guards: {', '.join(guards) or '-'}{state}\n"
+            )
+        return EXIT_OK
+
+    try:
+        lock = instance_lock(config.data_dir) if not (args.no_lock or args.dry_run) else None
+        if lock is not None:
+            lock.__enter__()
+    except LockError as exc:
+        return _fail(err, str(exc), EXIT_RUNTIME)
+    except OSError as exc:
+        return _fail(
+            err, f"cannot use data dir {config.data_dir}: {exc.strerror or exc}", EXIT_RUNTIME
+        )
+    try:
+        if demo_writer is not None:
+            demo_writer.start()
+        if args.no_ui or (args.history and args.json):
+            return run_headless(config, args)
+        return run_console(config, args)
+    finally:
+        if demo_writer is not None:
+            demo_writer.stop()
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+
+def run_headless(config: Config, args: argparse.Namespace) -> int:
+    from alser_tui.engine.engine import Engine
+    from alser_tui.headless import HeadlessPrinter
+
+    engine = Engine(
+        config,
+        history=args.history,
+        dry_run=args.dry_run,
+        locales=tuple(args.locale or ()),
+    )
+    engine.subscribe(HeadlessPrinter(config, json_lines=args.json, tick=args.tick))
+
+    def on_signal(signum: int, frame: object) -> None:
+        engine.request_stop()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    try:
+        engine.run()
+    except BrokenPipeError:
+        # `alser-tui --json | head`: the reader left; that is not our failure.
+        sys.stderr.close()
+        return EXIT_OK
+    except OSError as exc:
+        return _fail(
+            sys.stderr, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), EXIT_RUNTIME
+        )
+    return EXIT_OK
+
+
+def run_console(config: Config, args: argparse.Namespace) -> int:
+    try:
+        from alser_tui.ui.app import run_app
+    except ImportError:
+        sys.stderr.write("alser-tui: the console is not built yet; running headless (--no-ui)\n")
+        return run_headless(config, args)
+    return run_app(config, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Alarm rules: threshold, abnormal jump versus the group's last shown amount, instant, dropped."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from alser_tui.engine.config import ParserConfig
+from alser_tui.engine.parsers.base import Drop
+
+THRESHOLD = "threshold"
+ABNORMAL = "abnormal"
+INSTANT = "instant"
+DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    parser: str
+    kind: str
+    severity: float
+    amount: float
+    group: dict[str, Any]
+    start: int
+    end: int
+    ts: int
+    text: str
+    title: str = ""
+    previous: float | None = None  # abnormal: the amount it grew from
+
+    @property
+    def growth(self) -> float | None:
+        if self.previous:
+            return (self.amount - self.previous) / self.previous
+        return None
+
+    @property
+    def group_key(self) -> tuple[Any, ...]:
+        return tuple(sorted((k, str(v)) for k, v in self.group.items()))
+
+
+@dataclass(slots=True)
+class RowMarks:
+    """What the rules said about one shown row (the console styles rows by it)."""
+
+    threshold: bool = False
+    abnormal: bool = False
+    previous: float | None = None
+
+
+def format_row(fmt: str, amount: Any, group: dict[str, Any]) -> str:
+    """Fill a row format ({amount} is the aggregate); a value that does not fit its spec
+    (a NULL under ``{line:>5d}``, say) is shown as text instead of failing."""
+    values = {**group, "amount": _num(amount)}
+    return format_values(fmt, values)
+
+
+def format_values(fmt: str, values: dict[str, Any]) -> str:
+    try:
+        return fmt.format_map(values)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        safe = {k: ("" if v is None else str(v)) for k, v in values.items()}
+        try:
+            return fmt.format_map(safe)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return " ".join(safe.values())
+
+
+def _num(amount: Any) -> Any:
+    # Amounts from SUM over REAL columns are floats; show whole numbers without ".0".
+    if isinstance(amount, float) and amount.is_integer():
+        return int(amount)
+    return amount
+
+
+@dataclass(slots=True)
+class AlarmRules:
+    """One parser's rules and its bounded memory of the amounts last shown per group."""
+
+    config: ParserConfig
+    memory_size: int = 100_000
+    _last: OrderedDict[tuple[Any, ...], float] = field(default_factory=OrderedDict)
+
+    def remember(self, group: dict[str, Any], amount: float) -> None:
+        key = tuple(group.values())
+        last = self._last
+        last[key] = amount
+        last.move_to_end(key)
+        # An LRU instead of the original's wipe-when-full map: old quiet groups go first.
+        while len(last) > self.memory_size:
+            last.popitem(last=False)
+
+    def evaluate_window(
+        self, start: int, end: int, rows: list[tuple[float, dict[str, Any]]]
+    ) -> tuple[list[Alarm], list[RowMarks]]:
+        """Alarms for the rows shown in a closed window; updates the memory."""
+        p = self.config
+        alarms: list[Alarm] = []
+        marks: list[RowMarks] = []
+        for amount, group in rows:
+            key = tuple(group.values())
+            prev = self._last.get(key)
+            m = RowMarks(previous=prev)
+            text = f"{p.label} {format_row(p.row_format, amount, group)}"
+            if p.beep_threshold > 0 and amount >= p.beep_threshold:
+                m.threshold = True
+                alarms.append(
+                    Alarm(
+                        p.id,
+                        THRESHOLD,
+                        p.severity * amount,
+                        amount,
+                        group,
+                        start,
+                        end,
+                        start,
+                        text,
+                        p.label,
+                    )
+                )
+            if (
+                prev is not None
+                and prev > 0
+                and amount >= p.abnormal_base
+                and (amount - prev) / prev >= p.abnormal_percent
+            ):
+                m.abnormal = True
+                sev = p.severity * amount * p.abnormal_severity_factor
+                alarms.append(
+                    Alarm(
+                        p.id, ABNORMAL, sev, amount, group, start, end, start, text, p.label, prev
+                    )
+                )
+            marks.append(m)
+            self.remember(group, amount)
+        return alarms, marks
+
+    def instant(self, row: dict[str, Any], fmt: str, window: int) -> Alarm:
+        p = self.config
+        ts = row["ts"]
+        start = ts - ts % window
+        text = f"{p.label} {format_values(fmt, row)}"
+        return Alarm(p.id, INSTANT, p.severity, 1, row, start, start + window, ts, text, p.label)
+
+    def dropped(self, drop: Drop, window: int) -> Alarm:
+        p = self.config
+        start = drop.ts - drop.ts % window
+        group = {"area": drop.area, "program": drop.program}
+        text = f"{p.label} {drop.area} {drop.program} dropped {drop.count}"
+        return Alarm(
+            p.id, DROPPED, p.severity * drop.count, drop.count, group, start, start + window,
+            drop.ts, text, p.label,
+        )  # fmt: skip

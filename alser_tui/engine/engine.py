@@ -1,0 +1,468 @@
+"""Wires sources -> parsers -> store/windows -> alarms and emits events. Knows nothing of output."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alser_tui.engine.alarms import Alarm, AlarmRules, format_row
+from alser_tui.engine.config import Config, GuardConfig, ParserConfig
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Event,
+    FileStats,
+    Finished,
+    ParserStats,
+    ShownRow,
+    Stats,
+    WindowClosed,
+)
+from alser_tui.engine.parsers import build_parser
+from alser_tui.engine.parsers.base import REJECTED, Parser
+from alser_tui.engine.sources.follower import LiveFollower
+from alser_tui.engine.sources.history import HistoryReader
+from alser_tui.engine.sources.tailer import FileState
+from alser_tui.engine.sources.watcher import DirWatcher
+from alser_tui.engine.store import Aggregate, Store
+from alser_tui.engine.windows import WindowClock, window_start
+
+try:  # psutil gives the current RSS; fall back to the peak from getrusage.
+    import psutil
+
+    _PROC: Any = psutil.Process()
+except Exception:  # pragma: no cover - psutil is a dependency
+    _PROC = None
+
+Subscriber = Callable[[Event], None]
+MS_THRESHOLD = 1_280_000_000_000
+
+
+def current_rss() -> int:
+    if _PROC is not None:
+        return int(_PROC.memory_info().rss)
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@dataclass(slots=True)
+class _ParserRun:
+    config: ParserConfig
+    parser: Parser
+    clock: WindowClock
+    rules: AlarmRules
+    skipped: int = 0
+    rejected: int = 0
+    parsed: int = 0
+    max_ts: int | None = None
+    instant: bool = False
+
+
+@dataclass(slots=True)
+class _GuardRun:
+    config: GuardConfig
+    runs: list[_ParserRun]
+    source: Any  # LiveFollower | HistoryReader
+    last_ts: dict[str, int] = field(default_factory=dict)
+    caught_up: bool = False
+
+
+class Engine:
+    """Drive with ``run()`` in one thread; subscribers are called from that thread."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        history: bool = False,
+        dry_run: bool = False,
+        locales: tuple[str, ...] = (),
+        data_dir: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        stats_interval: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.history = history
+        self.dry_run = dry_run
+        self.locales = frozenset(locales)
+        self.data_dir = data_dir or config.data_dir
+        self.clock = clock
+        self.stats_interval = stats_interval
+        self.subscribers: list[Subscriber] = []
+        self.stop_event = threading.Event()
+        self.lines = 0
+        self.malformed = 0
+        self.filtered = 0
+        self.errors: list[str] = []
+        self._started = clock()
+        self._rate_mark = (self._started, 0)
+        self._rate = 0.0
+        self.store: Store | None = None
+        self.watcher: DirWatcher | None = None
+        self.runs: dict[str, _ParserRun] = {}
+        self.guards: list[_GuardRun] = []
+        self._current_file = ""
+        self._opened = False
+
+    # ------------------------------------------------------------------ wiring
+
+    def subscribe(self, fn: Subscriber) -> None:
+        self.subscribers.append(fn)
+
+    def emit(self, event: Event) -> None:
+        for fn in self.subscribers:
+            fn(event)
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+
+    def open(self) -> None:
+        """Open the store and the sources (separate from run() so a UI can query at once)."""
+        if self._opened:
+            return
+        self._opened = True
+        cfg = self.config
+        parsers = [p for p in cfg.parsers if p.enabled]
+        if not self.dry_run:
+            name = "history.db" if self.history else "alser.db"
+            self.store = Store(self.data_dir / name, parsers, scratch=self.history)
+        for p in parsers:
+            parser = build_parser(p, cfg)
+            run = _ParserRun(
+                config=p,
+                parser=parser,
+                clock=WindowClock(p.window, cfg.engine.lateness),
+                rules=AlarmRules(p, cfg.engine.abnormal_memory),
+            )
+            run.instant = bool(p.instant) or p.kind == "hostline"
+            self.runs[p.id] = run
+        if self.store is not None and not self.history:
+            self._restore()
+        saved = self.store.saved_offsets() if self.store and not self.history else []
+        first_run = self.store is None or self.store.meta("live_started") is None
+        dirs: list[str] = []
+        for g in cfg.guards:
+            if not g.enabled:
+                continue
+            runs = [self.runs[pid] for pid in g.parsers if pid in self.runs]
+            if not runs:
+                continue
+            pattern = g.history_glob if self.history else g.tail_glob
+            if not pattern:
+                continue
+            full = str(cfg.resolve(pattern))
+            if self.history:
+                source: Any = HistoryReader(full)
+            else:
+                source = LiveFollower(full, saved, first_run=first_run)
+                dirs.append(str(Path(full).parent))
+            self.guards.append(_GuardRun(config=g, runs=runs, source=source))
+        if self.store is not None and not self.history and first_run:
+            # Record the start positions now: a crash before the first line must not turn
+            # "start at the end" into "start at 0" on the next run.
+            self.store.write_batch({}, self._states())
+            self.store.set_meta("live_started", str(self.clock()))
+        if dirs:
+            self.watcher = DirWatcher(sorted(set(dirs)))
+            self.watcher.start()
+
+    def _restore(self) -> None:
+        """Continue the windows and the abnormal memory where the last run stopped."""
+        store = self.store
+        assert store is not None
+        for pid, run in self.runs.items():
+            end = store.last_closed_end(pid)
+            run.clock.closed_upto = end
+            nxt = store.next_ts(pid, end or 0)
+            run.clock.first_open = None if nxt is None else window_start(nxt, run.config.window)
+            for _s, _e, _t, rows in store.recent_windows(pid, self.config.storage.keep_windows):
+                for r in rows:
+                    run.rules.remember(r["group"], r["amount"])
+
+    def _states(self) -> list[FileState]:
+        states: list[FileState] = []
+        for g in self.guards:
+            if isinstance(g.source, LiveFollower):
+                states.extend(g.source.states())
+        return states
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> Stats:
+        """Read until stopped (live) or until the history is consumed; returns the final stats."""
+        self.open()
+        cfg = self.config.engine
+        reason = "stopped"
+        last_scan = last_stats = self.clock()
+        try:
+            while not self.stop_event.is_set():
+                n = self.step()
+                now = self.clock()
+                if self.history:
+                    if all(g.source.done for g in self.guards):
+                        reason = "end of history"
+                        break
+                else:
+                    self.close_due_windows(now)
+                    changed = self.watcher is not None and self.watcher.changed.is_set()
+                    if changed or now - last_scan >= cfg.glob_interval:
+                        if self.watcher is not None:
+                            self.watcher.changed.clear()
+                        for g in self.guards:
+                            g.source.rescan()
+                        last_scan = now
+                if now - last_stats >= self.stats_interval:
+                    self.emit(self.stats())
+                    last_stats = now
+                if n == 0 and not self.history:
+                    if self.watcher is not None:
+                        self.watcher.changed.wait(cfg.poll_interval)
+                    else:
+                        self.stop_event.wait(cfg.poll_interval)
+            if self.history and not self.dry_run:
+                self.close_due_windows(float("inf"))
+        finally:
+            final = self.stats()
+            self.close()
+        self.emit(Finished(final, reason))
+        return final
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def step(self) -> int:
+        """Read one batch from every guard, parse it and store it. Returns the lines read."""
+        budget = self.config.engine.batch_lines
+        batch: dict[str, list[tuple[Any, ...]]] = {pid: [] for pid in self.runs}
+        states: list[FileState] = []
+        total = 0
+        for g in self.guards:
+            chunks = g.source.read(budget)
+            got = 0
+            for chunk in chunks:
+                path, lines = chunk[0], chunk[1]
+                if not lines:
+                    if len(chunk) > 2:
+                        states.append(chunk[2])
+                    continue
+                got += len(lines)
+                self._current_file = path
+                last = self._parse_lines(g, lines, batch)
+                if last is not None:
+                    g.last_ts[path] = last
+                if len(chunk) > 2:
+                    states.append(chunk[2])
+            g.caught_up = got < budget
+            total += got
+        self.lines += total
+        if not total and not states:
+            return 0
+        if self.store is not None:
+            self.store.write_batch(batch, states)
+        if self.dry_run:
+            for pid, rows in batch.items():
+                self.runs[pid].parsed += len(rows)
+            return total
+        alarms: list[Alarm] = []
+        for pid, rows in batch.items():
+            run = self.runs[pid]
+            if rows:
+                run.parsed += len(rows)
+                lo = hi = rows[0][1]
+                for r in rows:
+                    t = r[1]
+                    if t < lo:
+                        lo = t
+                    elif t > hi:
+                        hi = t
+                run.clock.note_batch(lo, rows)
+                if run.max_ts is None or hi > run.max_ts:
+                    run.max_ts = hi
+                if run.instant:
+                    alarms.extend(self._instants(run, rows))
+            if run.parser.drops:
+                for d in run.parser.drops:
+                    alarms.append(run.rules.dropped(d, run.config.window))
+                run.parser.drops.clear()
+        if alarms:
+            self._raise(alarms)
+        return total
+
+    def _parse_lines(
+        self, g: _GuardRun, lines: list[str], batch: dict[str, list[tuple[Any, ...]]]
+    ) -> int | None:
+        """The hot path: envelope, then every parser of the guard. Returns the last ts seen."""
+        slots = [(r.parser.parse, batch[r.config.id], r) for r in g.runs]
+        locales = self.locales
+        raw = g.config.format == "raw"
+        now = int(self.clock())
+        malformed = filtered = 0
+        ts = None
+        rejected = REJECTED
+        for line in lines:
+            if raw:
+                area, ts, msg = "-", now, line
+            else:
+                # Inlined split_als: this loop runs once per line.
+                i = line.find(",")
+                j = line.find(",", i + 1) if i > 0 else -1
+                if j < 0:
+                    malformed += 1
+                    continue
+                try:
+                    ts = int(line[i + 1 : j])
+                except ValueError:
+                    try:
+                        ts = int(float(line[i + 1 : j]))
+                    except (ValueError, OverflowError):
+                        malformed += 1
+                        continue
+                if ts > MS_THRESHOLD:
+                    ts //= 1000
+                area = line[:i]
+                msg = line[j + 1 :]
+            if locales and area not in locales:
+                filtered += 1
+                continue
+            for parse, out, run in slots:
+                r = parse(area, ts, msg)
+                if r.__class__ is tuple:
+                    out.append((*r, line))
+                elif r is None:
+                    run.skipped += 1
+                elif r is rejected:
+                    run.rejected += 1
+                    run.parser.last_reject = line
+                else:
+                    for one in r:
+                        out.append((*one, line))
+        self.malformed += malformed
+        self.filtered += filtered
+        return ts
+
+    def _instants(self, run: _ParserRun, rows: list[tuple[Any, ...]]) -> list[Alarm]:
+        parser = run.parser
+        names = parser.columns
+        fmt = parser.instant_format
+        out = []
+        for r in rows:
+            if parser.is_instant(r):
+                out.append(
+                    run.rules.instant(dict(zip(names, r, strict=False)), fmt, run.config.window)
+                )
+        return out
+
+    def _raise(self, alarms: list[Alarm]) -> None:
+        if self.store is not None:
+            self.store.save_alarms(alarms)
+        for a in alarms:
+            self.emit(AlarmRaised(a))
+
+    # ------------------------------------------------------------------ windows
+
+    def watermark(self, run: _ParserRun, now: float) -> float:
+        """How far event time has surely advanced for this parser's sources."""
+        wm = float("inf")
+        for g in self.guards:
+            if run not in g.runs:
+                continue
+            if g.caught_up:
+                # Every file is at its end: the next line will be about "now".
+                gw = max(now, max(g.last_ts.values(), default=now))
+            else:
+                gw = min(g.last_ts.values(), default=float("-inf"))
+            wm = min(wm, gw)
+        return now if wm == float("inf") else wm
+
+    def close_due_windows(self, now: float) -> None:
+        if self.store is None:
+            return
+        for run in self.runs.values():
+            wm = now if now == float("inf") else self.watermark(run, now)
+            while (start := run.clock.due(wm)) is not None:
+                self._close_window(run, start)
+
+    def _close_window(self, run: _ParserRun, start: int) -> None:
+        store = self.store
+        assert store is not None
+        p = run.config
+        end = start + p.window
+        agg = store.aggregate(p, start, end)
+        pairs = [(r.amount, r.group) for r in agg.rows]
+        alarms, marks = run.rules.evaluate_window(start, end, pairs)
+        shown = tuple(
+            ShownRow(a, g, format_row(p.row_format, a, g), m)
+            for (a, g), m in zip(pairs, marks, strict=True)
+        )
+        store.save_window(p.id, start, end, agg, self.clock())
+        run.clock.closed(start, store.next_ts(p.id, end))
+        if not self.history:
+            store.prune(p.id, end - self.config.storage.keep_windows * p.window)
+        self.emit(WindowClosed(p.id, start, end, agg.total, agg.groups, shown))
+        if alarms:
+            self._raise(alarms)
+
+    # ------------------------------------------------------------------ stats
+
+    def stats(self) -> Stats:
+        now = self.clock()
+        t0, n0 = self._rate_mark
+        if now - t0 >= 0.5:
+            self._rate = (self.lines - n0) / (now - t0)
+            self._rate_mark = (now, self.lines)
+        files: list[FileStats] = []
+        for g in self.guards:
+            for f in getattr(g.source, "file_stats", lambda: [])():
+                files.append(f)
+        parsers = {
+            pid: ParserStats(
+                parsed=r.parsed,
+                skipped=r.skipped,
+                rejected=r.rejected,
+                late=r.clock.late,
+                last_reject=r.parser.last_reject,
+            )
+            for pid, r in self.runs.items()
+        }
+        return Stats(
+            time=now,
+            mode="history" if self.history else "live",
+            lines=self.lines,
+            lines_per_s=self._rate,
+            malformed=self.malformed,
+            filtered=self.filtered,
+            parsers=parsers,
+            files=tuple(files),
+            rss=current_rss(),
+            catching_up=not all(g.caught_up for g in self.guards),
+            current_file=self._current_file,
+            errors=tuple(self.errors),
+        )
+
+    # ------------------------------------------------------------------ queries (any thread)
+
+    def open_window(self, parser_id: str) -> tuple[int, int, Aggregate] | None:
+        """The live aggregate of the newest window of a parser (not yet closed)."""
+        run = self.runs[parser_id]
+        if self.store is None or run.max_ts is None:
+            return None
+        size = run.config.window
+        start = window_start(run.max_ts, size)
+        agg = self.store.aggregate(run.config, start, start + size, con=self.store.reader())
+        return start, start + size, agg
+
+    def events_of(
+        self, parser_id: str, start: int, end: int, group: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        if self.store is None:
+            return []
+        return self.store.events_of(self.runs[parser_id].config, start, end, group)

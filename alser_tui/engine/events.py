@@ -1,0 +1,89 @@
+"""Plain dataclass events the engine emits to its subscribers (headless printer, console, notifiers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alser_tui.engine.alarms import Alarm, RowMarks
+
+
+@dataclass(frozen=True, slots=True)
+class ShownRow:
+    amount: float
+    group: dict[str, Any]
+    text: str
+    marks: RowMarks
+
+
+@dataclass(frozen=True, slots=True)
+class WindowClosed:
+    parser: str
+    start: int
+    end: int
+    total: float
+    groups: int
+    rows: tuple[ShownRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised:
+    alarm: Alarm
+
+
+@dataclass(frozen=True, slots=True)
+class ParserStats:
+    parsed: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    late: int = 0
+    last_reject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FileStats:
+    path: str
+    offset: int
+    size: int
+    lines: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """A snapshot of counters; emitted about once a second and at the end."""
+
+    time: float
+    mode: str
+    lines: int
+    lines_per_s: float
+    malformed: int
+    filtered: int
+    parsers: dict[str, ParserStats]
+    files: tuple[FileStats, ...]
+    rss: int
+    catching_up: bool
+    current_file: str = ""
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def parsed(self) -> int:
+        return sum(p.parsed for p in self.parsers.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(p.rejected for p in self.parsers.values())
+
+    @property
+    def late(self) -> int:
+        return sum(p.late for p in self.parsers.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The engine stopped (end of history, or asked to stop); ``stats`` is the final snapshot."""
+
+    stats: Stats
+    reason: str = ""
+
+
+Event = WindowClosed | AlarmRaised | Stats | Finished

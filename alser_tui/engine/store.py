@@ -1,0 +1,371 @@
+"""SQLite storage: one database per data dir holding every parser's events, closed windows,
+alarms and file offsets, so that rows and the offsets that produced them commit atomically."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from alser_tui.engine.config import SQL_TYPES, ParserConfig
+from alser_tui.engine.sources.tailer import FileState
+
+SCHEMA_VERSION = 1
+
+
+def events_table(parser_id: str) -> str:
+    return f"ev_{parser_id}"
+
+
+def persist_table(parser_id: str) -> str:
+    return f"persist_{parser_id}"
+
+
+def q(name: str) -> str:
+    """Quote an identifier. Names come from the validated config, never from log text."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    amount: float
+    group: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    rows: tuple[GroupRow, ...]
+    total: float
+    groups: int  # how many groups passed min_amount, before the limit
+
+
+class Store:
+    """The engine's writer connection plus per-thread reader connections for the UI."""
+
+    def __init__(
+        self, path: Path, parsers: Sequence[ParserConfig], *, scratch: bool = False
+    ) -> None:
+        self.path = path
+        self.parsers = {p.id: p for p in parsers}
+        self.scratch = scratch
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if scratch and path.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        self.con = self._connect()
+        self.db = sqlite_utils.Database(self.con)
+        self._local = threading.local()
+        self._insert_sql: dict[str, str] = {}
+        self._persist_sql: dict[str, str] = {}
+        self._create_schema()
+
+    # ------------------------------------------------------------------ setup
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        # A scratch (history replay) database is rebuilt on every run: durability buys nothing.
+        con.execute("PRAGMA synchronous=OFF" if self.scratch else "PRAGMA synchronous=NORMAL")
+        con.execute("PRAGMA temp_store=MEMORY")
+        con.execute("PRAGMA cache_size=-16000")
+        return con
+
+    def reader(self) -> sqlite3.Connection:
+        """A read connection for the calling thread (WAL lets readers run beside the writer)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            con.execute("PRAGMA query_only=ON")
+            self._local.con = con
+        return con
+
+    def _create_schema(self) -> None:
+        db = self.db
+        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        db["offsets"].create(
+            {
+                "dev": int,
+                "inode": int,
+                "fingerprint": str,
+                "path": str,
+                "offset": int,
+                "updated": float,
+            },
+            pk=("dev", "inode", "fingerprint"),
+            if_not_exists=True,
+        )
+        db["windows"].create(
+            {
+                "parser": str,
+                "start": int,
+                "end": int,
+                "total": float,
+                "groups": int,
+                "rows": str,
+                "closed_at": float,
+            },
+            pk=("parser", "start"),
+            if_not_exists=True,
+        )
+        db["alarms"].create(
+            {
+                "id": int,
+                "parser": str,
+                "kind": str,
+                "severity": float,
+                "amount": float,
+                "grp": str,
+                "start": int,
+                "end": int,
+                "ts": int,
+                "text": str,
+                "created": float,
+                "acked": int,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        if "alarms_created" not in {i.name for i in db["alarms"].indexes}:
+            db["alarms"].create_index(["created"], index_name="alarms_created", if_not_exists=True)
+        for p in self.parsers.values():
+            self._create_parser_tables(p)
+
+    def _create_parser_tables(self, p: ParserConfig) -> None:
+        columns: dict[str, Any] = {"area": str, "ts": int}
+        for name, ftype in p.columns:
+            columns[name] = {"TEXT": str, "INTEGER": int, "REAL": float}[SQL_TYPES[ftype]]
+        table_name = events_table(p.id)
+        table = self.db[table_name]
+        wanted = {**columns, "raw": str}
+        if table.exists() and set(table.columns_dict) != set(wanted):
+            # The parser's fields changed in the config: its transient events no longer fit.
+            table.drop()
+        table.create(wanted, if_not_exists=True)
+        table.create_index(["ts"], index_name=f"{table_name}_ts", if_not_exists=True)
+        names = ", ".join(q(c) for c in wanted)
+        marks = ", ".join("?" for _ in wanted)
+        self._insert_sql[p.id] = f"INSERT INTO {q(table_name)} ({names}) VALUES ({marks})"
+        if p.persist:
+            ptable = self.db[persist_table(p.id)]
+            if ptable.exists() and set(ptable.columns_dict) != set(wanted):
+                # Never drop history: keep the old table under a dated name.
+                ptable.rename_table(f"{persist_table(p.id)}_{int(time.time())}")
+                ptable = self.db[persist_table(p.id)]
+            ptable.create(wanted, if_not_exists=True)
+            self._persist_sql[p.id] = (
+                f"INSERT INTO {q(persist_table(p.id))} ({names}) VALUES ({marks})"
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def write_batch(
+        self,
+        rows_by_parser: dict[str, list[tuple[Any, ...]]],
+        states: Iterable[FileState] = (),
+    ) -> None:
+        """Insert rows and record the file offsets that produced them, in one transaction."""
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            for pid, rows in rows_by_parser.items():
+                if rows:
+                    con.executemany(self._insert_sql[pid], rows)
+                    psql = self._persist_sql.get(pid)
+                    if psql:
+                        con.executemany(psql, rows)
+            now = time.time()
+            con.executemany(
+                "INSERT OR REPLACE INTO offsets (dev, inode, fingerprint, path, offset, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.dev, s.inode, s.fingerprint, s.path, s.offset, now) for s in states],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def saved_offsets(self) -> list[FileState]:
+        return [
+            FileState(path=r[0], dev=r[1], inode=r[2], fingerprint=r[3], offset=r[4])
+            for r in self.con.execute("SELECT path, dev, inode, fingerprint, offset FROM offsets")
+        ]
+
+    def forget_offsets_older_than(self, seconds: float) -> None:
+        self.con.execute("DELETE FROM offsets WHERE updated < ?", (time.time() - seconds,))
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------ windows
+
+    def aggregate(
+        self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
+    ) -> Aggregate:
+        """The parser's aggregate over [start, end): top rows, total and group count."""
+        con = con or self.con
+        sql, params = _aggregate_sql(p, start, end)
+        rows: list[GroupRow] = []
+        total: float = 0
+        groups = 0
+        names = p.group_by
+        for rec in con.execute(sql, params):
+            amount, total, groups = rec[0], rec[1], rec[2]
+            rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
+        return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
+
+    def next_ts(self, parser_id: str, at_least: int) -> int | None:
+        row = self.con.execute(
+            f"SELECT MIN(ts) FROM {q(events_table(parser_id))} WHERE ts >= ?", (at_least,)
+        ).fetchone()
+        return row[0]
+
+    def min_ts(self, parser_id: str) -> int | None:
+        return self.con.execute(f"SELECT MIN(ts) FROM {q(events_table(parser_id))}").fetchone()[0]
+
+    def save_window(
+        self, parser_id: str, start: int, end: int, agg: Aggregate, closed_at: float
+    ) -> None:
+        rows = json.dumps([{"amount": r.amount, "group": r.group} for r in agg.rows])
+        self.con.execute(
+            "INSERT OR REPLACE INTO windows (parser, start, end, total, groups, rows, closed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (parser_id, start, end, agg.total, agg.groups, rows, closed_at),
+        )
+
+    def last_closed_end(self, parser_id: str) -> int | None:
+        row = self.con.execute(
+            "SELECT MAX(end) FROM windows WHERE parser = ?", (parser_id,)
+        ).fetchone()
+        return row[0]
+
+    def recent_windows(
+        self, parser_id: str, limit: int, con: sqlite3.Connection | None = None
+    ) -> list[tuple[int, int, float, list[dict[str, Any]]]]:
+        """The last closed windows, oldest first: (start, end, total, rows)."""
+        con = con or self.con
+        recs = con.execute(
+            "SELECT start, end, total, rows FROM windows WHERE parser = ?"
+            " ORDER BY start DESC LIMIT ?",
+            (parser_id, limit),
+        ).fetchall()
+        return [(s, e, t, json.loads(r)) for s, e, t, r in reversed(recs)]
+
+    def prune(self, parser_id: str, before_ts: int) -> None:
+        self.con.execute(f"DELETE FROM {q(events_table(parser_id))} WHERE ts < ?", (before_ts,))
+
+    # ------------------------------------------------------------------ alarms
+
+    def save_alarms(self, alarms: Sequence[Any]) -> None:
+        if not alarms:
+            return
+        now = time.time()
+        self.con.executemany(
+            "INSERT INTO alarms (parser, kind, severity, amount, grp, start, end, ts, text,"
+            " created, acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [
+                (
+                    a.parser,
+                    a.kind,
+                    a.severity,
+                    a.amount,
+                    json.dumps(a.group, default=str),
+                    a.start,
+                    a.end,
+                    a.ts,
+                    a.text,
+                    now,
+                )
+                for a in alarms
+            ],
+        )
+
+    # ------------------------------------------------------------------ drill-down
+
+    def events_of(
+        self,
+        p: ParserConfig,
+        start: int,
+        end: int,
+        group: dict[str, Any] | None = None,
+        *,
+        limit: int = 10_000,
+        con: sqlite3.Connection | None = None,
+    ) -> list[dict[str, Any]]:
+        """Raw events of one window (and one group), oldest first. Values are bound, never spliced."""
+        con = con or self.reader()
+        cond = ["ts >= ?", "ts < ?"]
+        params: list[Any] = [start, end]
+        for name, value in (group or {}).items():
+            if name not in p.column_names:
+                raise KeyError(name)
+            cond.append(f"{q(name)} IS ?")
+            params.append(value)
+        if p.where:
+            cond.append(f"({p.where})")
+        cols = [*p.column_names, "raw"]
+        sql = (
+            f"SELECT {', '.join(q(c) for c in cols)} FROM {q(events_table(p.id))}"
+            f" WHERE {' AND '.join(cond)} ORDER BY ts, rowid LIMIT ?"
+        )
+        params.append(limit)
+        return [dict(zip(cols, rec, strict=True)) for rec in con.execute(sql, params)]
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            con = getattr(self._local, "con", None)
+            if con is not None:
+                con.close()
+
+
+def aggregate_expr(p: ParserConfig) -> str:
+    kind, fname = p.aggregate_kind, p.aggregate_field
+    if kind == "count":
+        return "COUNT(*)"
+    if kind == "count_distinct":
+        return f"COUNT(DISTINCT {q(fname)})"
+    return f"COALESCE(SUM({q(fname)}), 0)"
+
+
+def _aggregate_sql(p: ParserConfig, start: int, end: int) -> tuple[str, list[Any]]:
+    where = "ts >= ? AND ts < ?"
+    if p.where:
+        where += f" AND ({p.where})"
+    table = q(events_table(p.id))
+    agg = aggregate_expr(p)
+    params: list[Any] = [start, end, p.min_amount]
+    if p.group_by:
+        cols = ", ".join(q(g) for g in p.group_by)
+        inner = (
+            f"SELECT {agg} AS _amount, {cols} FROM {table} WHERE {where}"
+            f" GROUP BY {cols} HAVING _amount >= ?"
+        )
+        order = f"_amount DESC, {cols}"
+        select_cols = f", {cols}"
+    else:
+        inner = f"SELECT _amount FROM (SELECT {agg} AS _amount FROM {table} WHERE {where}) WHERE _amount >= ?"
+        order = "_amount DESC"
+        select_cols = ""
+    # Window functions see every group before LIMIT applies: total and count come for free.
+    sql = (
+        f"SELECT _amount, SUM(_amount) OVER (), COUNT(*) OVER (){select_cols}"
+        f" FROM ({inner}) ORDER BY {order}"
+    )
+    if p.limit:
+        sql += " LIMIT ?"
+        params.append(p.limit)
+    return sql, params

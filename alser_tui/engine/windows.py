@@ -1,0 +1,49 @@
+"""Event-time tumbling windows: which window a row belongs to, and when a window may close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def window_start(ts: int, size: int) -> int:
+    return ts - ts % size
+
+
+@dataclass(slots=True)
+class WindowClock:
+    """Tracks one parser's windows. Windows close in order; rows for a closed window are late.
+
+    ``first_open`` is the start of the earliest window holding rows that has not closed yet
+    (None when there is none); ``closed_upto`` is the end of the last closed window.
+    """
+
+    size: int
+    lateness: float
+    closed_upto: int | None = None
+    first_open: int | None = None
+    late: int = 0
+
+    def note_batch(self, ts_values: list[int], batch_min: int) -> None:
+        """Register the timestamps of rows just stored; counts the late ones."""
+        cut = self.closed_upto
+        if cut is not None and batch_min < cut:
+            fresh = [t for t in ts_values if t >= cut]
+            self.late += len(ts_values) - len(fresh)
+            if not fresh:
+                return
+            batch_min = min(fresh)
+        start = window_start(batch_min, self.size)
+        if self.first_open is None or start < self.first_open:
+            self.first_open = start
+
+    def due(self, watermark: float) -> int | None:
+        """The start of the next window that may close at this watermark, if any."""
+        s = self.first_open
+        if s is not None and s + self.size + self.lateness <= watermark:
+            return s
+        return None
+
+    def closed(self, start: int, next_ts: int | None) -> None:
+        """Window ``start`` closed; ``next_ts`` is the earliest stored ts after it, if any."""
+        self.closed_upto = start + self.size
+        self.first_open = None if next_ts is None else window_start(next_ts, self.size)

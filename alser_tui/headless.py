@@ -1,0 +1,178 @@
+"""Renders engine events as text (the original's look) or as JSON lines. No Textual here."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO, Any
+
+import orjson
+from rich.console import Console
+from rich.text import Text
+
+from alser_tui.engine.alarms import Alarm
+from alser_tui.engine.config import Config
+from alser_tui.engine.events import AlarmRaised, Event, Finished, Stats, WindowClosed
+from alser_tui.sanitize import clean
+
+
+def _fmt_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1048576:.1f} MB"
+
+
+class HeadlessPrinter:
+    """Subscribes to an engine; writes windows and alarms to ``out`` and progress to ``err``."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        json_lines: bool = False,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        tick: float = 0,
+        bell: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.json = json_lines
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.tick = tick
+        self._last_tick = 0.0
+        tty = self.out.isatty()
+        self.console = Console(
+            file=self.out,
+            force_terminal=tty,
+            no_color=not tty,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            markup=False,
+        )
+        self.styles = {p.id: " ".join(p.colors) for p in config.parsers}
+        self.titles = {p.id: p.label for p in config.parsers}
+        self.summary = {p.id: p.summary for p in config.parsers}
+        self.bell = tty if bell is None else bell
+        self._last_bell = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, WindowClosed):
+            self.window(event)
+        elif isinstance(event, AlarmRaised):
+            self.alarm(event.alarm)
+        elif isinstance(event, Stats):
+            self.progress(event)
+        elif isinstance(event, Finished):
+            self.finished(event)
+
+    # ------------------------------------------------------------------ json
+
+    def _json(self, obj: dict[str, Any]) -> None:
+        self.out.write(orjson.dumps(obj, default=str).decode() + "\n")
+
+    def window(self, ev: WindowClosed) -> None:
+        if self.json:
+            self._json(
+                {
+                    "type": "window",
+                    "parser": ev.parser,
+                    "start": ev.start,
+                    "end": ev.end,
+                    "total": ev.total,
+                    "rows": [{"amount": r.amount, "group": r.group} for r in ev.rows],
+                }
+            )
+            return
+        if not ev.rows:
+            return
+        style = self.styles.get(ev.parser, "")
+        head = (
+            f"({_fmt_time(ev.start)} ~ {_fmt_time(ev.end)}) {self.titles.get(ev.parser, ev.parser)}"
+        )
+        self.console.print(Text(head, style=style + " underline" if style else "underline"))
+        for r in ev.rows:
+            mark = ""
+            if r.marks.abnormal and r.marks.previous:
+                mark = f"  ▲ +{(r.amount - r.marks.previous) / r.marks.previous:.0%}"
+            elif r.marks.threshold:
+                mark = "  !"
+            line = Text(clean(r.text) + mark, style=style)
+            if r.marks.abnormal:
+                line.stylize("blink reverse")
+            elif r.marks.threshold:
+                line.stylize("reverse")
+            self.console.print(line)
+        if self.summary.get(ev.parser):
+            self.console.print(Text(f"{'Total':>5}: {_num(ev.total)}", style=style))
+
+    def alarm(self, a: Alarm) -> None:
+        if self.json:
+            obj: dict[str, Any] = {
+                "type": "alarm",
+                "parser": a.parser,
+                "kind": a.kind,
+                "severity": a.severity,
+                "amount": a.amount,
+                "group": a.group,
+                "start": a.start,
+                "end": a.end,
+            }
+            if a.kind in ("instant", "dropped"):
+                obj["ts"] = a.ts
+            obj["text"] = a.text
+            self._json(obj)
+            return
+        style = self.styles.get(a.parser, "")
+        when = _fmt_time(a.ts)
+        self.console.print(
+            Text(f"{when} [{a.kind} sev {_num(a.severity)}] ", style="bold")
+            + Text(clean(a.text), style=style)
+        )
+        self.ring()
+
+    def ring(self) -> None:
+        # One bell per alarm burst, at most once a second, never per line.
+        now = time.monotonic()
+        if self.bell and now - self._last_bell >= 1.0:
+            self._last_bell = now
+            self.out.write("\a")
+            self.out.flush()
+
+    # ------------------------------------------------------------------ progress
+
+    def progress(self, st: Stats) -> None:
+        if not self.tick or st.time - self._last_tick < self.tick:
+            return
+        self._last_tick = st.time
+        self.err.write(self.progress_line(st) + "\n")
+        self.err.flush()
+
+    @staticmethod
+    def progress_line(st: Stats) -> str:
+        return (
+            f"[{time.strftime('%H:%M:%S', time.localtime(st.time))}] lines {st.lines:,}"
+            f" ({st.lines_per_s:,.0f}/s) parsed {st.parsed:,} rejected {st.rejected:,}"
+            f" late {st.late:,} malformed {st.malformed:,} files {len(st.files)}"
+            f" rss {_mb(st.rss)}"
+        )
+
+    def finished(self, ev: Finished) -> None:
+        st = ev.stats
+        if self.json:
+            self.out.flush()
+        lines = [f"done ({ev.reason}): " + self.progress_line(st)]
+        for pid, ps in st.parsers.items():
+            lines.append(
+                f"  {pid:<14} parsed {ps.parsed:>9,}  skipped {ps.skipped:>9,}"
+                f"  rejected {ps.rejected:>7,}  late {ps.late:>5,}"
+            )
+        self.err.write("\n".join(lines) + "\n")
+        self.err.flush()
+
+
+def _num(x: float) -> Any:
+    return int(x) if isinstance(x, float) and x.is_integer() else x
