@@ -99,7 +99,7 @@ class Engine:
         self.filtered = 0
         self.errors: list[str] = []
         self._started = clock()
-        self._rate_mark = (self._started, 0)
+        self._rate_mark = (time.monotonic(), 0)
         self._rate = 0.0
         self.store: Store | None = None
         self.watcher: DirWatcher | None = None
@@ -159,7 +159,7 @@ class Engine:
                 source: Any = HistoryReader(full)
             else:
                 source = LiveFollower(full, saved, first_run=first_run)
-                dirs.append(str(Path(full).parent))
+                dirs.append(full)
             self.guards.append(_GuardRun(config=g, runs=runs, source=source))
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
@@ -197,7 +197,9 @@ class Engine:
         self.open()
         cfg = self.config.engine
         reason = "stopped"
-        last_scan = last_stats = self.clock()
+        last_scan = time.monotonic()
+        # Stats pace by the real monotonic clock, so a test's frozen clock still gets them.
+        last_stats = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 n = self.step()
@@ -209,15 +211,17 @@ class Engine:
                 else:
                     self.close_due_windows(now)
                     changed = self.watcher is not None and self.watcher.changed.is_set()
-                    if changed or now - last_scan >= cfg.glob_interval:
+                    # The watcher also fires on every write: re-glob at most 5 times a second.
+                    since = time.monotonic() - last_scan
+                    if (changed and since >= 0.2) or since >= cfg.glob_interval:
                         if self.watcher is not None:
                             self.watcher.changed.clear()
                         for g in self.guards:
                             g.source.rescan()
-                        last_scan = now
-                if now - last_stats >= self.stats_interval:
+                        last_scan = time.monotonic()
+                if time.monotonic() - last_stats >= self.stats_interval:
                     self.emit(self.stats())
-                    last_stats = now
+                    last_stats = time.monotonic()
                 if n == 0 and not self.history:
                     if self.watcher is not None:
                         self.watcher.changed.wait(cfg.poll_interval)
@@ -371,17 +375,16 @@ class Engine:
 
     def watermark(self, run: _ParserRun, now: float) -> float:
         """How far event time has surely advanced for this parser's sources."""
-        wm = float("inf")
+        wm = now
         for g in self.guards:
             if run not in g.runs:
                 continue
-            if g.caught_up:
-                # Every file is at its end: the next line will be about "now".
-                gw = max(now, max(g.last_ts.values(), default=now))
-            else:
-                gw = min(g.last_ts.values(), default=float("-inf"))
-            wm = min(wm, gw)
-        return now if wm == float("inf") else wm
+            # A file read to its end holds nothing back (its next line will be about "now");
+            # a file with unread bytes holds windows open at the time of its last line read.
+            for f in g.source.files:
+                if f.lag > 0:
+                    wm = min(wm, g.last_ts.get(f.path, float("-inf")))
+        return wm
 
     def close_due_windows(self, now: float) -> None:
         if self.store is None:
@@ -415,14 +418,17 @@ class Engine:
 
     def stats(self) -> Stats:
         now = self.clock()
+        mono = time.monotonic()
         t0, n0 = self._rate_mark
-        if now - t0 >= 0.5:
-            self._rate = (self.lines - n0) / (now - t0)
-            self._rate_mark = (now, self.lines)
-        files: list[FileStats] = []
-        for g in self.guards:
-            for f in getattr(g.source, "file_stats", lambda: [])():
-                files.append(f)
+        if mono - t0 >= 0.5:
+            self._rate = (self.lines - n0) / (mono - t0)
+            self._rate_mark = (mono, self.lines)
+        files = [
+            FileStats(f.path, f.offset, f.size, f.lines_read)
+            for g in self.guards
+            if isinstance(g.source, LiveFollower)
+            for f in g.source.files
+        ]
         parsers = {
             pid: ParserStats(
                 parsed=r.parsed,

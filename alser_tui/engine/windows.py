@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 def window_start(ts: int, size: int) -> int:
@@ -23,12 +25,12 @@ class WindowClock:
     first_open: int | None = None
     late: int = 0
 
-    def note_batch(self, ts_values: list[int], batch_min: int) -> None:
-        """Register the timestamps of rows just stored; counts the late ones."""
+    def note_batch(self, batch_min: int, rows: Sequence[Sequence[Any]]) -> None:
+        """Register rows just stored (``row[1]`` is the ts); counts the late ones."""
         cut = self.closed_upto
         if cut is not None and batch_min < cut:
-            fresh = [t for t in ts_values if t >= cut]
-            self.late += len(ts_values) - len(fresh)
+            fresh = [r[1] for r in rows if r[1] >= cut]
+            self.late += len(rows) - len(fresh)
             if not fresh:
                 return
             batch_min = min(fresh)

@@ -1,0 +1,134 @@
+"""Read old files once, from their start (``--history``): plain or gzip, in path order."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import zlib
+
+from .tailer import CHUNK_SIZE, MAX_LINE_BYTES, LineSplitter
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_history_file(path: str) -> io.BufferedIOBase:
+    """A binary stream of the file's content, gunzipped when it starts with the gzip magic
+    (rotated logs are not always named *.gz, and a *.gz name may hide a plain file)."""
+    raw = open(path, "rb")
+    try:
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == GZIP_MAGIC:
+            return gzip.GzipFile(fileobj=raw, mode="rb")
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+class HistoryReader:
+    """Every file matching ``pattern`` (sorted by path), each read once from its start.
+
+    Same line rules as the live tailer, except that the last line of a file counts even
+    without its newline: the file is finished.  Unreadable or corrupt files are recorded in
+    ``errors`` (path, problem) and skipped; a truncated gzip keeps the lines before the cut.
+    """
+
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.pattern = pattern
+        self.files = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+        self.chunk_size = max(1, chunk_size)
+        self.lines_read = 0
+        self.bytes_read = 0  # uncompressed
+        self.files_done = 0
+        self.errors: list[tuple[str, str]] = []
+        self._splitter = LineSplitter(max_line_bytes)
+        self._next = 0
+        self._stream: io.BufferedIOBase | None = None
+        self._path: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._stream is None and self._next >= len(self.files)
+
+    @property
+    def current(self) -> str | None:
+        return self._path
+
+    @property
+    def overlong(self) -> int:
+        return self._splitter.overlong
+
+    def read(self, max_lines: int = 10_000) -> list[tuple[str, list[str]]]:
+        """Up to ``max_lines`` lines, as (path, lines) per file, continuing across files."""
+        batches: list[tuple[str, list[str]]] = []
+        remaining = max_lines
+        while remaining > 0 and not self.done:
+            if self._stream is None and not self._open_next():
+                continue
+            path = self._path
+            assert path is not None
+            lines = self._read_file(remaining)
+            if lines:
+                batches.append((path, lines))
+                remaining -= len(lines)
+                self.lines_read += len(lines)
+        return batches
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+            self._path = None
+
+    # ------------------------------------------------------------------ internals
+
+    def _open_next(self) -> bool:
+        path = self.files[self._next]
+        self._next += 1
+        try:
+            self._stream = open_history_file(path)
+        except OSError as exc:
+            self.errors.append((path, exc.strerror or str(exc)))
+            self.files_done += 1
+            return False
+        self._path = path
+        self._splitter.reset()
+        return True
+
+    def _read_file(self, limit: int) -> list[str]:
+        """Lines of the current file; closes it when it is consumed."""
+        out: list[str] = []
+        splitter = self._splitter
+        stream = self._stream
+        assert stream is not None
+        while True:
+            splitter.take(limit - len(out), out)
+            if len(out) >= limit:
+                return out
+            try:
+                # read1: one underlying read, so a gzip cut short raises only after the
+                # data before the cut has been handed over.
+                data = stream.read1(self.chunk_size)
+            except (OSError, EOFError, zlib.error) as exc:
+                # gzip.BadGzipFile is an OSError; EOFError = gzip cut short (still being
+                # written, or damaged): keep what came before, as for a plain file.
+                assert self._path is not None
+                self.errors.append((self._path, str(exc) or type(exc).__name__))
+                splitter.reset()  # the unfinished line before a cut is a fragment: drop it
+                data = b""
+            if not data:
+                splitter.flush(out)
+                self.close()
+                self.files_done += 1
+                return out
+            self.bytes_read += len(data)
+            splitter.feed(data)

@@ -1,0 +1,442 @@
+"""Follow one file like ``tail -F``: complete lines only, a resumable position, rotation-proof.
+
+The hot path is bulk work on large chunks: one ``read`` of up to ``chunk_size`` bytes, one
+``decode`` and one ``split`` per chunk.  Per-line Python work happens only on the rare slow
+paths (overlong lines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_LINE_BYTES = 1 << 20
+CHUNK_SIZE = 1 << 20
+# Smallest read when only a few lines are wanted; keeps many idle-ish files from each
+# pinning a full chunk in memory when the follower hands out small quotas.
+MIN_READ = 64 << 10
+FINGERPRINT_BYTES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """Where reading of one file stopped: offset is just after the last line returned."""
+
+    path: str
+    dev: int
+    inode: int
+    fingerprint: str
+    offset: int
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (self.dev, self.inode)
+
+
+def fingerprint(head: bytes) -> tuple[str, bool]:
+    """(fingerprint, final) of a file whose first bytes are ``head``.
+
+    The hashed prefix is the first line (with its newline) capped at FINGERPRINT_BYTES.  Its
+    length is part of the string ("n:hash") so a fingerprint taken while the first line was
+    still incomplete can later be checked against the first n bytes: it stays valid as the
+    line grows.  ``final`` is False while the prefix may still grow.
+    """
+    head = head[:FINGERPRINT_BYTES]
+    if not head:
+        return "", False
+    nl = head.find(b"\n")
+    if nl >= 0:
+        head = head[: nl + 1]
+    final = nl >= 0 or len(head) >= FINGERPRINT_BYTES
+    return f"{len(head)}:{hashlib.blake2b(head, digest_size=8).hexdigest()}", final
+
+
+def fingerprint_matches(head: bytes, fp: str) -> bool:
+    """Does a file starting with ``head`` carry fingerprint ``fp``?  "" (empty file) matches any."""
+    if not fp:
+        return True
+    n_text, _, digest = fp.partition(":")
+    try:
+        n = int(n_text)
+    except ValueError:
+        return False
+    return len(head) >= n and hashlib.blake2b(head[:n], digest_size=8).hexdigest() == digest
+
+
+def _fingerprint_length(fp: str) -> int:
+    n_text, _, _ = fp.partition(":")
+    return int(n_text) if n_text.isdigit() else -1
+
+
+class LineSplitter:
+    """Cuts a byte stream into complete lines (UTF-8, errors replaced, "\\r\\n" -> line).
+
+    A line longer than max_line_bytes is cut to that many bytes and the rest of it skipped,
+    so the buffer never holds more than max_line_bytes plus one read.
+    """
+
+    __slots__ = ("_buf", "_skip", "max_line_bytes", "overlong")
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be >= 1")
+        self.max_line_bytes = max_line_bytes
+        self.overlong = 0
+        self._buf = b""
+        self._skip = False  # inside the discarded rest of an overlong line
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> None:
+        self._buf = self._buf + data if self._buf else data
+
+    def reset(self) -> None:
+        self._buf = b""
+        self._skip = False
+
+    def skip_line(self) -> None:
+        """The stream starts inside a line: discard up to its end."""
+        self._skip = True
+
+    def take(self, limit: int, out: list[str]) -> int:
+        """Append up to ``limit`` complete lines to ``out``; return the bytes consumed."""
+        if limit <= 0:
+            return 0
+        buf = self._buf
+        consumed = 0
+        if self._skip:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                self._buf = b""
+                return len(buf)
+            self._skip = False
+            consumed = nl + 1
+            buf = buf[consumed:]
+        end = buf.rfind(b"\n")
+        if end >= 0:
+            count = buf.count(b"\n", 0, end + 1)
+            if count > limit:
+                # Only the first `limit` lines: the end is the limit-th newline.
+                end = len(buf) - len(buf.split(b"\n", limit)[limit]) - 1
+                count = limit
+            out.extend(self._decode(buf, end))
+            consumed += end + 1
+            buf = buf[end + 1 :]
+            limit -= count
+        m = self.max_line_bytes
+        if limit > 0 and len(buf) > m and not (len(buf) == m + 1 and buf[-1] == 13):
+            # A partial line already past the limit: emit its head now, skip the rest later.
+            # (Not when one more byte is a "\r" that the coming "\n" will strip.)
+            out.append(buf[:m].decode("utf-8", "replace"))
+            self.overlong += 1
+            consumed += len(buf)
+            buf = b""
+            self._skip = True
+        self._buf = buf
+        return consumed
+
+    def flush(self, out: list[str]) -> int:
+        """The end of the stream: the unterminated last line counts as a line."""
+        buf, self._buf = self._buf, b""
+        if self._skip:
+            self._skip = False
+            return len(buf)
+        if not buf:
+            return 0
+        line = buf[:-1] if buf.endswith(b"\r") else buf
+        if len(line) > self.max_line_bytes:
+            line = line[: self.max_line_bytes]
+            self.overlong += 1
+        out.append(line.decode("utf-8", "replace"))
+        return len(buf)
+
+    def _decode(self, buf: bytes, end: int) -> list[str]:
+        """The lines of buf[:end] (end = index of the last newline taken)."""
+        limit = self.max_line_bytes
+        if end > limit and self._has_overlong(buf, end):
+            return self._decode_slow(buf[:end])
+        text = buf[:end].decode("utf-8", "replace")
+        if "\r" in text:
+            # Every line in the region is followed by "\n", except the last one whose
+            # newline sits at `end`, so these two rules strip exactly the line-ending "\r"s.
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):
+                text = text[:-1]
+        return text.split("\n")
+
+    def _has_overlong(self, buf: bytes, end: int) -> bool:
+        # A line longer than M bytes spans more than M positions, so it contains a multiple
+        # of M: checking the line around each multiple finds it without splitting everything.
+        # After a short line, jump to the first multiple past its end (bounded by the lines).
+        m = self.max_line_bytes
+        p = m
+        while p < end:
+            start = buf.rfind(b"\n", 0, p) + 1
+            stop = buf.find(b"\n", p, end + 1)
+            if stop < 0:
+                stop = end
+            if stop - start > m:
+                return True
+            p = (stop // m + 1) * m
+        return False
+
+    def _decode_slow(self, region: bytes) -> list[str]:
+        m = self.max_line_bytes
+        lines = []
+        for part in region.split(b"\n"):
+            if part.endswith(b"\r"):
+                part = part[:-1]
+            if len(part) > m:
+                part = part[:m]
+                self.overlong += 1
+            lines.append(part.decode("utf-8", "replace"))
+        return lines
+
+
+def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
+    """An fd on a regular file, or None.  O_NONBLOCK: a FIFO must never block the engine."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode):
+            return fd, st
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+class FileTailer:
+    """Follows one path like ``tail -F``; ``read()`` returns only complete lines.
+
+    Start position: a state of ``resume`` whose identity (dev, inode, fingerprint) matches
+    the file resumes at its offset (or at 0 if the file is now shorter); otherwise the end of
+    the file if ``at_end`` (the start of the last, unfinished line, so it is returned whole
+    once its newline arrives), otherwise 0.  A file that only appears later is read from 0.
+    Errors never raise: they leave the tailer at EOF with ``error`` set, to retry later.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        resume: FileState | Iterable[FileState] | None = None,
+        at_end: bool = False,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.path = path
+        self.chunk_size = max(1, chunk_size)
+        self.dev = 0
+        self.inode = 0
+        self.fingerprint = ""
+        self.offset = 0  # just after the last line returned
+        self.lines_read = 0
+        self.rotations = 0  # switched to another file at the path
+        self.truncations = 0  # same file, cut or rewritten: restarted from 0
+        self.missing = False  # the path names no file right now
+        self.at_eof = False
+        self.error: str | None = None
+        # Final states of files this tailer left behind (rotation); the follower collects them.
+        self.retired: list[FileState] = []
+        self._splitter = LineSplitter(max_line_bytes)
+        self._fd: int | None = None
+        self._pos = 0  # fd position: offset + bytes buffered or skipped
+        self._fp_final = False
+        if isinstance(resume, FileState):
+            resume = (resume,)
+        self._open(resume or (), at_end)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def overlong(self) -> int:
+        return self._splitter.overlong
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (self.dev, self.inode)
+
+    @property
+    def state(self) -> FileState:
+        return FileState(self.path, self.dev, self.inode, self.fingerprint, self.offset)
+
+    @property
+    def size(self) -> int:
+        if self._fd is None:
+            return 0
+        try:
+            return os.fstat(self._fd).st_size
+        except OSError:
+            return 0
+
+    @property
+    def lag_bytes(self) -> int:
+        return max(0, self.size - self.offset)
+
+    def read(self, max_lines: int = 10_000) -> list[str]:
+        """Up to ``max_lines`` complete lines; also notices rotation, truncation, replacement."""
+        out: list[str] = []
+        if max_lines <= 0:
+            return out
+        if self._fd is None and not self._open((), False):
+            self.at_eof = True
+            return out
+        splitter = self._splitter
+        read_size = min(self.chunk_size, max(MIN_READ, max_lines * 512))
+        eof_checks = 0
+        try:
+            if self.at_eof:
+                # Idle since the last call: if the file was cut and has regrown past our
+                # position meanwhile, reading on would return the middle of new lines.
+                self._check_in_place()
+            while True:
+                self.offset += splitter.take(max_lines - len(out), out)
+                if len(out) >= max_lines:
+                    self.at_eof = False
+                    break
+                data = os.read(self._fd, read_size)  # type: ignore[arg-type]
+                if data:
+                    splitter.feed(data)
+                    self._pos += len(data)
+                    continue
+                # Bounded: a size that lies (stale NFS attributes) must not spin us here.
+                eof_checks += 1
+                if eof_checks > 4 or not self._more_after_eof(read_size):
+                    self.at_eof = True
+                    break
+            if not self._fp_final and self._fd is not None:
+                self._refresh_fingerprint()  # the first line may be complete by now
+        except OSError as exc:
+            # EIO, ESTALE on a network mount...: keep what we have, retry on the next call.
+            self.error = f"{self.path}: {exc.strerror or exc}"
+            self.at_eof = True
+        self.lines_read += len(out)
+        return out
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FileTailer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FileTailer({self.path!r}, inode={self.inode}, offset={self.offset})"
+
+    # ------------------------------------------------------------------ internals
+
+    def _open(self, resume: Iterable[FileState], at_end: bool) -> bool:
+        opened = _open_regular(self.path)
+        if opened is None:
+            self.missing = True
+            return False
+        fd, st = opened
+        self.missing = False
+        self._fd = fd
+        self.dev, self.inode = st.st_dev, st.st_ino
+        self._splitter.reset()
+        try:
+            self._position(st, resume, at_end)
+        except OSError as exc:
+            self.error = f"{self.path}: {exc.strerror or exc}"
+            self.close()
+            return False
+        return True
+
+    def _position(self, st: os.stat_result, resume: Iterable[FileState], at_end: bool) -> None:
+        fd = self._fd
+        assert fd is not None
+        head = os.pread(fd, FINGERPRINT_BYTES, 0)
+        self.fingerprint, self._fp_final = fingerprint(head)
+        same_inode = [s for s in resume if (s.dev, s.inode) == (st.st_dev, st.st_ino)]
+        matching = [s for s in same_inode if fingerprint_matches(head, s.fingerprint)]
+        if matching:
+            # Several can match: a state saved while the first line was incomplete also
+            # matches later ones.  The longest fingerprint is the most recent.
+            saved = max(matching, key=lambda s: _fingerprint_length(s.fingerprint))
+            start = saved.offset if saved.offset <= st.st_size else 0
+        elif at_end and not same_inode:
+            # (A known inode with another first line was rewritten: all of it is new.)
+            start = self._last_line_start(st.st_size)
+        else:
+            start = 0
+        os.lseek(fd, start, os.SEEK_SET)
+        self.offset = self._pos = start
+
+    def _last_line_start(self, size: int) -> int:
+        """Where the last (maybe unfinished) line begins, so that it is not returned cut."""
+        window = min(size, self._splitter.max_line_bytes)
+        tail = os.pread(self._fd, window, size - window)  # type: ignore[arg-type]
+        nl = tail.rfind(b"\n")
+        if nl >= 0:
+            return size - window + nl + 1
+        if window == size:
+            return 0  # a single unfinished first line
+        self._splitter.skip_line()  # mid-way into an overlong line
+        return size
+
+    def _more_after_eof(self, read_size: int) -> bool:
+        """At EOF of our fd: look at the path.  True when there is something new to read."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self.missing = True  # deleted or renamed away: keep the fd, it may come back
+            return False
+        self.missing = False
+        if (st.st_dev, st.st_ino) != (self.dev, self.inode):
+            # Rotated (renamed/deleted and re-created, symlink swapped).  Drain the old file
+            # first: a writer may have appended between our EOF and the switch.
+            data = os.read(self._fd, read_size)  # type: ignore[arg-type]
+            if data:
+                self._splitter.feed(data)
+                self._pos += len(data)
+                return True
+            self.retired.append(self.state)
+            del self.retired[:-16]  # nobody collects them when used alone
+            self.close()
+            self.rotations += 1
+            return self._open((), False)
+        if st.st_size < self._pos or not self._refresh_fingerprint():
+            # copytruncate, or rewritten in place (same inode, other first line).
+            self._restart()
+            return True
+        return st.st_size > self._pos
+
+    def _check_in_place(self) -> None:
+        size = os.fstat(self._fd).st_size  # type: ignore[arg-type]
+        if size < self._pos or (size > self._pos and not self._refresh_fingerprint()):
+            self._restart()
+
+    def _refresh_fingerprint(self) -> bool:
+        """False when the file no longer starts as it did (replaced in place)."""
+        head = os.pread(self._fd, FINGERPRINT_BYTES, 0)  # type: ignore[arg-type]
+        if not fingerprint_matches(head, self.fingerprint):
+            return False
+        if not self._fp_final:
+            self.fingerprint, self._fp_final = fingerprint(head)
+        return True
+
+    def _restart(self) -> None:
+        self.truncations += 1
+        os.lseek(self._fd, 0, os.SEEK_SET)  # type: ignore[arg-type]
+        self.offset = self._pos = 0
+        self._splitter.reset()
+        head = os.pread(self._fd, FINGERPRINT_BYTES, 0)  # type: ignore[arg-type]
+        self.fingerprint, self._fp_final = fingerprint(head)

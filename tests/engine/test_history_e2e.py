@@ -1,0 +1,312 @@
+"""End to end: `alser-tui --history --json` over generated files equals an independent group-by."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alser_tui.cli import main
+
+PHP_RE = r"\[(.+)\] (.+?): (.+) - (.+) \[(\d+)\],(.+)"
+
+CONFIG = f"""
+[storage]
+dir = "var"
+
+[[guards]]
+history_glob = "history/php*"
+parsers = ["PhpError"]
+
+[[guards]]
+history_glob = "history/err*"
+parsers = ["Error", "Dau"]
+
+[[parsers]]
+id = "PhpError"
+kind = "regex"
+title = "PhpErr"
+window = 60
+regex = '{PHP_RE}'
+group_by = ["area", "file", "line", "msg"]
+limit = 3
+min_amount = 2
+beep_threshold = 9
+abnormal_percent = 1.0
+abnormal_base = 6
+severity = 2
+abnormal_severity_factor = 3
+row_format = "{{amount:>5}} {{area:>3}} {{file}}:{{line}} {{msg}}"
+
+[[parsers.fields]]
+name = "level"
+group = 2
+[[parsers.fields]]
+name = "msg"
+group = 3
+normalize = ["digits"]
+[[parsers.fields]]
+name = "file"
+group = 4
+type = "base_file"
+[[parsers.fields]]
+name = "line"
+group = 5
+type = "int"
+
+[[parsers]]
+id = "Error"
+kind = "json"
+window = 30
+group_by = ["area", "cls"]
+limit = 0
+summary = true
+instant = "Fatal {{area}} {{cls}}"
+where = "cls != 'Ignored'"
+
+[[parsers.fields]]
+name = "cls"
+path = "error.class"
+[[parsers.fields]]
+name = "fatal"
+path = "error.level"
+filters = ["fatal"]
+visible = false
+
+[[parsers]]
+id = "Dau"
+kind = "json"
+window = 120
+aggregate = "count_distinct:uid"
+group_by = ["area"]
+
+[[parsers.fields]]
+name = "uid"
+type = "int"
+"""
+
+T0 = 1_700_000_000 - 1_700_000_000 % 600  # a window boundary for every size used
+
+
+def _php_lines(rng: random.Random) -> list[tuple[int, str, tuple[Any, ...]]]:
+    """(ts, line, group) with bursts so that thresholds and abnormal jumps happen."""
+    out = []
+    files = ["/var/www/app/map.php", "/var/www/app/user.php", "/var/www/lib/db.php"]
+    for minute in range(6):
+        for k in range(rng.randint(5, 25) if minute != 3 else 40):
+            area = rng.choice(["us", "de"])
+            f = rng.choice(files) if minute != 3 or k % 2 else files[0]
+            line_no = 2828 if "map" in f else rng.choice([10, 20])
+            n = rng.randint(1, 999)
+            ts = T0 + minute * 60 + rng.randint(0, 59)
+            msg = f"Undefined index: uid{n}"
+            text = f"[25-Nov-2026 12:00:01 UTC] PHP Warning: {msg} - {f} [{line_no}],GET /x?id={n}"
+            group = (area, f.rsplit("/", 1)[1], line_no, "Undefined index: uid?")
+            out.append((ts, f"{area},{ts},{text}", group))
+    return out
+
+
+def _json_lines(rng: random.Random) -> list[tuple[int, str, dict[str, Any]]]:
+    out = []
+    for _ in range(400):
+        ts = T0 + rng.randint(0, 359)
+        area = rng.choice(["us", "de", "br"])
+        cls = rng.choice(["DbError", "Timeout", "Ignored"])
+        level = rng.choice(["fatal", "fatal", "warn"])
+        uid = rng.randint(1, 40)
+        doc = {"uid": uid, "error": {"class": cls, "level": level}}
+        ms = rng.random() < 0.5
+        out.append(
+            (ts, f"{area},{ts * 1000 if ms else ts},{json.dumps(doc)}", doc | {"area": area})
+        )
+    return out
+
+
+def _expected_windows(
+    items: list[tuple[int, Any]], window: int, min_amount: float, limit: int, agg: str = "count"
+) -> list[dict[str, Any]]:
+    buckets: dict[int, dict[Any, set[Any] | int]] = defaultdict(dict)
+    for ts, (group, uid) in items:
+        start = ts - ts % window
+        if agg == "count":
+            buckets[start][group] = buckets[start].get(group, 0) + 1  # type: ignore[operator]
+        else:
+            buckets[start].setdefault(group, set()).add(uid)  # type: ignore[union-attr]
+    out = []
+    for start in sorted(buckets):
+        amounts = {g: (v if isinstance(v, int) else len(v)) for g, v in buckets[start].items()}
+        shown = sorted(
+            ((a, g) for g, a in amounts.items() if a >= min_amount), key=lambda x: (-x[0], x[1])
+        )
+        total = sum(a for a, _ in shown)
+        out.append(
+            {
+                "start": start,
+                "end": start + window,
+                "total": total,
+                "rows": shown[:limit] if limit else shown,
+            }
+        )
+    return out
+
+
+@pytest.fixture
+def replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    def run(*extra: str) -> list[dict[str, Any]]:
+        code = main(["-c", str(tmp_path / "alser.toml"), "--no-ui", "--history", "--json", *extra])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return [json.loads(line) for line in captured.out.splitlines()]
+
+    return run
+
+
+def _write(tmp_path: Path) -> tuple[list[Any], list[Any]]:
+    rng = random.Random(7)
+    (tmp_path / "alser.toml").write_text(CONFIG)
+    hist = tmp_path / "history"
+    hist.mkdir()
+    php = _php_lines(rng)
+    js = _json_lines(rng)
+    # Several files per family, each internally out of order; one of them gzipped;
+    # plus garbage lines that must be counted, never fatal.
+    rng.shuffle(php)
+    rng.shuffle(js)
+    third = len(php) // 3
+    (hist / "php.1.log").write_text(
+        "\n".join(text for _, text, _ in php[:third]) + "\nnot an als line\n"
+    )
+    (hist / "php.2.log").write_text("\n".join(text for _, text, _ in php[third : 2 * third]) + "\n")
+    with gzip.open(hist / "php.3.log.gz", "wt") as f:
+        f.write("\n".join(text for _, text, _ in php[2 * third :]) + "\n")
+    (hist / "err.a.log").write_text(
+        "\n".join(text for _, text, _ in js) + "\nus,1700000000,{not json\n"
+    )
+    return php, js
+
+
+def test_history_windows_equal_an_independent_group_by(tmp_path: Path, replay: Any) -> None:
+    php, js = _write(tmp_path)
+    events = replay()
+    windows = [e for e in events if e["type"] == "window"]
+
+    got_php = [w for w in windows if w["parser"] == "PhpError"]
+    want_php = _expected_windows([(ts, (g, None)) for ts, _, g in php], 60, 2, 3)
+    assert [
+        {
+            "start": w["start"],
+            "end": w["end"],
+            "total": w["total"],
+            "rows": [
+                (
+                    r["amount"],
+                    (r["group"]["area"], r["group"]["file"], r["group"]["line"], r["group"]["msg"]),
+                )
+                for r in w["rows"]
+            ],
+        }
+        for w in got_php
+    ] == want_php
+    # Group values keep their column types: line is an int.
+    assert all(isinstance(r["group"]["line"], int) for w in got_php for r in w["rows"])
+
+    fatal = [(ts, ((d["area"], d["error"]["class"]), None)) for ts, _, d in js
+             if d["error"]["level"] == "fatal" and d["error"]["class"] != "Ignored"]  # fmt: skip
+    got_err = [w for w in windows if w["parser"] == "Error"]
+    want_err = _expected_windows(fatal, 30, 1, 0)
+    assert [
+        {"start": w["start"], "end": w["end"], "total": w["total"],
+         "rows": [(r["amount"], (r["group"]["area"], r["group"]["cls"])) for r in w["rows"]]}
+        for w in got_err
+    ] == want_err  # fmt: skip
+
+    dau = [(ts, ((d["area"],), d["uid"])) for ts, _, d in js]
+    got_dau = [w for w in windows if w["parser"] == "Dau"]
+    want_dau = _expected_windows(dau, 120, 1, 10, agg="distinct")
+    assert [
+        {"start": w["start"], "end": w["end"], "total": w["total"],
+         "rows": [(r["amount"], (r["group"]["area"],)) for r in w["rows"]]}
+        for w in got_dau
+    ] == want_dau  # fmt: skip
+
+
+def test_history_alarms_threshold_abnormal_instant(tmp_path: Path, replay: Any) -> None:
+    _, js = _write(tmp_path)
+    events = replay()
+    windows = {(e["parser"], e["start"]): e for e in events if e["type"] == "window"}
+    alarms = [e for e in events if e["type"] == "alarm"]
+
+    # Expected threshold / abnormal alarms, derived from the windows actually shown.
+    want: list[tuple[str, int, float, tuple[Any, ...]]] = []
+    last: dict[tuple[Any, ...], float] = {}
+    for (pid, start), w in sorted(windows.items(), key=lambda kv: kv[0][1]):
+        if pid != "PhpError":
+            continue
+        for r in w["rows"]:
+            g = tuple(r["group"].values())
+            a = r["amount"]
+            if a >= 9:
+                want.append(("threshold", start, 2 * a, g))
+            prev = last.get(g)
+            if prev and a >= 6 and (a - prev) / prev >= 1.0:
+                want.append(("abnormal", start, 2 * a * 3, g))
+            last[g] = a
+    got = [
+        (a["kind"], a["start"], a["severity"], tuple(a["group"].values()))
+        for a in alarms
+        if a["parser"] == "PhpError"
+    ]
+    assert sorted(got) == sorted(want)
+    assert any(k == "threshold" for k, *_ in got), "the burst minute must cross the threshold"
+    assert any(k == "abnormal" for k, *_ in got), "the burst minute must be an abnormal jump"
+    thr = next(a for a in alarms if a["kind"] == "threshold")
+    assert (
+        thr["text"].startswith("PhpErr ")
+        and f"{thr['group']['file']}:{thr['group']['line']}" in thr["text"]
+    )
+    assert set(thr) == {
+        "type",
+        "parser",
+        "kind",
+        "severity",
+        "amount",
+        "group",
+        "start",
+        "end",
+        "text",
+    }
+
+    # Instant: one per fatal Error event (the where clause only filters windows).
+    fatal = [d for _, _, d in js if d["error"]["level"] == "fatal"]
+    inst = [a for a in alarms if a["kind"] == "instant"]
+    assert len(inst) == len(fatal)
+    assert all(
+        a["text"].startswith(f"Error Fatal {a['group']['area']} {a['group']['cls']}") for a in inst
+    )
+    assert all(a["start"] <= a["ts"] < a["end"] for a in inst)
+
+
+def test_history_parser_and_locale_filters(tmp_path: Path, replay: Any) -> None:
+    php, _ = _write(tmp_path)
+    events = replay("--parser", "PhpError", "--locale", "us")
+    assert {e["parser"] for e in events} == {"PhpError"}
+    windows = [e for e in events if e["type"] == "window"]
+    assert windows and all(r["group"]["area"] == "us" for w in windows for r in w["rows"])
+    us = [(ts, (g, None)) for ts, _, g in php if g[0] == "us"]
+    assert [w["total"] for w in windows] == [w["total"] for w in _expected_windows(us, 60, 2, 3)]
+
+
+def test_dry_run_counts_without_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    php, js = _write(tmp_path)
+    code = main(["-c", str(tmp_path / "alser.toml"), "--no-ui", "--history", "--dry-run"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == ""
+    assert f"lines {len(php) + len(js) + 2:,}" in captured.err
+    assert "malformed 1" in captured.err
+    assert not (tmp_path / "var" / "history.db").exists()
