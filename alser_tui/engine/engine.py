@@ -472,3 +472,18 @@ class Engine:
         if self.store is None:
             return []
         return self.store.events_of(self.runs[parser_id].config, start, end, group)
+
+    def recent_windows(
+        self, parser_id: str, limit: int = 60
+    ) -> list[tuple[int, int, float, list[dict[str, Any]]]]:
+        """Closed windows of a parser, oldest first: (start, end, total, rows)."""
+        if self.store is None:
+            return []
+        return self.store.recent_windows(parser_id, limit, con=self.store.reader())
+
+    def window_of(self, parser_id: str, start: int) -> Aggregate | None:
+        """The aggregate of any window still holding its events (drill into past windows)."""
+        if self.store is None:
+            return None
+        p = self.runs[parser_id].config
+        return self.store.aggregate(p, start, start + p.window, con=self.store.reader())
