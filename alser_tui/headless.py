@@ -175,4 +175,6 @@ class HeadlessPrinter:
 
 
 def _num(x: float) -> Any:
-    return int(x) if isinstance(x, float) and x.is_integer() else x
+    if isinstance(x, float):
+        return int(x) if x.is_integer() else f"{x:,.2f}"
+    return x

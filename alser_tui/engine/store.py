@@ -223,7 +223,13 @@ class Store:
         names = p.group_by
         for rec in con.execute(sql, params):
             amount, total, groups = rec[0], rec[1], rec[2]
+            if isinstance(amount, float):
+                amount = round(amount, 6)
             rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
+        if isinstance(total, float):
+            total = round(
+                total, 6
+            )  # sums of REAL columns: drop the binary noise (53.815000000000005)
         return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
 
     def next_ts(self, parser_id: str, at_least: int) -> int | None:

@@ -1,0 +1,89 @@
+"""RegexParser: the config's regex searched in MSG; each field takes one group."""
+
+from __future__ import annotations
+
+import re
+from operator import itemgetter
+from typing import Any
+
+from alser_tui.engine.config import Config, ParserConfig
+from alser_tui.engine.parsers.base import REJECTED, Parser
+from alser_tui.engine.parsers.fields import CURRENCY, MONEY, compile_fields
+
+
+class RegexParser(Parser):
+    """Unanchored search (the original used Go's FindStringSubmatch, which is a search).
+
+    No match rejects the line. A group that took no part in the match gives "" (as in Go),
+    not a missing value.
+    """
+
+    def __init__(self, config: ParserConfig, app_config: Config) -> None:
+        super().__init__(config, app_config)
+        regex = re.compile(config.regex)
+        self._search = regex.search
+        compiled = compile_fields(config.fields, app_config.currency_rates)
+        # m.groups("") is indexed from 0: group N is at N - 1.
+        self._plan = tuple(
+            (fc.group - 1, cf.fn, cf.visible, cf.role)
+            for fc, cf in zip(config.fields, compiled, strict=True)
+        )
+        self._plain_plan = tuple(entry[:3] for entry in self._plan)
+        # Money needs the currency seen earlier on the line: a second, slower loop.
+        self._money = any(cf.role == MONEY for cf in compiled)
+        # When every field is a visible string with no option the row is just the groups
+        # (or a C-level itemgetter pick of them): no Python call per field.
+        self._whole = False
+        self._pick: Any = None
+        if all(cf.fn is None and cf.visible for cf in compiled):
+            idx = [fc.group - 1 for fc in config.fields]
+            if idx == list(range(regex.groups)):
+                self._whole = True
+            elif len(idx) == 1:
+                self._pick = itemgetter(slice(idx[0], idx[0] + 1))
+            else:
+                self._pick = itemgetter(*idx)
+
+    def parse(self, area: str, ts: int, msg: str) -> Any:
+        m = self._search(msg)
+        if m is None:
+            self.last_reject = msg
+            return REJECTED
+        groups = m.groups("")
+        # Tuple concatenation is ~40 ns faster per line than (area, ts, *groups).
+        if self._whole:
+            return (area, ts) + groups  # noqa: RUF005
+        pick = self._pick
+        if pick is not None:
+            return (area, ts) + pick(groups)  # noqa: RUF005
+        if self._money:
+            return self._parse_money(area, ts, msg, groups)
+        row = [area, ts]
+        for idx, fn, visible in self._plain_plan:
+            v = groups[idx]
+            if fn is not None:
+                v = fn(v)
+                if v is None or v is REJECTED:
+                    if v is REJECTED:
+                        self.last_reject = msg
+                    return v
+            if visible:
+                row.append(v)
+        return tuple(row)
+
+    def _parse_money(self, area: str, ts: int, msg: str, groups: tuple[str, ...]) -> Any:
+        row = [area, ts]
+        currency = None
+        for idx, fn, visible, role in self._plan:
+            v = groups[idx]
+            if fn is not None:
+                v = fn(v, currency) if role == MONEY else fn(v)
+                if v is None or v is REJECTED:
+                    if v is REJECTED:
+                        self.last_reject = msg
+                    return v
+            if role == CURRENCY:
+                currency = v
+            if visible:
+                row.append(v)
+        return tuple(row)
