@@ -45,7 +45,9 @@ class Parser:
     def __init__(self, config: ParserConfig, app_config: Config) -> None:
         self.config = config
         self.columns: tuple[str, ...] = config.column_names
-        self.drops: list[Drop] = []  # filled by parsers that see loss reports; drained by the engine
+        self.drops: list[
+            Drop
+        ] = []  # filled by parsers that see loss reports; drained by the engine
         self.last_reject: str = ""  # a sample of the last rejected message, for the console
 
     def parse(self, area: str, ts: int, msg: str) -> Any:  # pragma: no cover - interface
