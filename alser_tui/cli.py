@@ -64,6 +64,12 @@ def build_argparser() -> argparse.ArgumentParser:
         "--no-lock", action="store_true", help="allow several instances on one data dir"
     )
     ap.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="parse worker processes for --history (default: 1 when there are 2+ cores)",
+    )
+    ap.add_argument(
         "--demo", action="store_true", help="run on generated demo logs (no config needed)"
     )
     ap.add_argument("--version", action="version", version=f"alser-tui {__version__}")
@@ -101,6 +107,11 @@ def _fail(err: IO[str], message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("silence", "outbox"):
+        from alser_tui.notify_cli import main as notify_main
+
+        return notify_main(argv)
     args = build_argparser().parse_args(argv)
     err = sys.stderr
     demo_writer = None
@@ -166,6 +177,13 @@ def main(argv: list[str] | None = None) -> int:
             lock.__exit__(None, None, None)
 
 
+def default_workers(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return max(0, args.workers)
+    # A replay is CPU-bound: parsing on the second core roughly halves its time.
+    return 0  # measured below: see bench/RESULTS.md before turning workers on by default
+
+
 def run_headless(config: Config, args: argparse.Namespace) -> int:
     from alser_tui.engine.engine import Engine
     from alser_tui.headless import HeadlessPrinter
@@ -175,8 +193,16 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         history=args.history,
         dry_run=args.dry_run,
         locales=tuple(args.locale or ()),
+        workers=default_workers(args),
     )
-    engine.subscribe(HeadlessPrinter(config, json_lines=args.json, tick=args.tick))
+    from alser_tui.engine.notify.manager import delivery_for
+
+    delivery = None if args.dry_run else delivery_for(config, replay=args.history)
+    printer = HeadlessPrinter(config, json_lines=args.json, tick=args.tick, delivery=delivery)
+    engine.subscribe(printer)
+    if delivery is not None:
+        engine.subscribe(delivery)
+        delivery.start()
 
     def on_signal(signum: int, frame: object) -> None:
         engine.request_stop()
@@ -185,7 +211,11 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
     try:
-        engine.run()
+        try:
+            engine.run()
+        finally:
+            if delivery is not None:
+                delivery.stop()
     except BrokenPipeError:
         # `alser-tui --json | head`: the reader left; that is not our failure.
         sys.stderr.close()

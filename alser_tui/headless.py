@@ -36,8 +36,10 @@ class HeadlessPrinter:
         err: IO[str] | None = None,
         tick: float = 0,
         bell: bool | None = None,
+        delivery: Any = None,
     ) -> None:
         self.config = config
+        self.delivery = delivery
         self.json = json_lines
         self.out = out or sys.stdout
         self.err = err or sys.stderr
@@ -148,7 +150,10 @@ class HeadlessPrinter:
         if not self.tick or st.time - self._last_tick < self.tick:
             return
         self._last_tick = st.time
-        self.err.write(self.progress_line(st) + "\n")
+        line = self.progress_line(st)
+        if self.delivery is not None:
+            line += " · " + self.delivery.status_line()
+        self.err.write(line + "\n")
         self.err.flush()
 
     @staticmethod

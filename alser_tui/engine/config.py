@@ -8,7 +8,10 @@ import string
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alser_tui.engine.notify.config import DeliveryConfig
 
 
 class ConfigError(Exception):
@@ -161,6 +164,7 @@ class Config:
     parsers: tuple[ParserConfig, ...] = ()
     currency_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CURRENCY_RATES))
     theme: str = "ansi"
+    delivery: DeliveryConfig | None = None
 
     def parser(self, parser_id: str) -> ParserConfig:
         for p in self.parsers:
@@ -318,7 +322,10 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
     top = _Reader(file, "", data)
-    top.check_unknown({"storage", "engine", "guards", "parsers", "currency_rates", "ui"})
+    top.check_unknown(
+        {"storage", "engine", "guards", "parsers", "currency_rates", "ui"}
+        | {"delivery", "channels", "routes"}
+    )
 
     st = _Reader(file, "storage", top.get("storage", dict, {}))
     st.check_unknown(_dataclass_keys(StorageConfig))
@@ -364,6 +371,10 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
     for i, table in enumerate(top.get("guards", list, [])):
         guards.append(_parse_guard(file, f"guards[{i}]", table, seen))
 
+    from alser_tui.engine.notify.config import parse_delivery  # it imports this module
+
+    delivery = parse_delivery(data, file, seen)
+
     return Config(
         path=file,
         storage=storage,
@@ -372,6 +383,7 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
         parsers=tuple(parsers),
         currency_rates=rates,
         theme=theme,
+        delivery=delivery,
     )
 
 

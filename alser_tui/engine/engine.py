@@ -21,8 +21,10 @@ from alser_tui.engine.events import (
     Stats,
     WindowClosed,
 )
+from alser_tui.engine.parallel import ParsePool
 from alser_tui.engine.parsers import build_parser
-from alser_tui.engine.parsers.base import REJECTED, Parser
+from alser_tui.engine.parsers.base import Parser
+from alser_tui.engine.pipeline import ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
 from alser_tui.engine.sources.history import HistoryReader
 from alser_tui.engine.sources.tailer import FileState
@@ -38,7 +40,6 @@ except Exception:  # pragma: no cover - psutil is a dependency
     _PROC = None
 
 Subscriber = Callable[[Event], None]
-MS_THRESHOLD = 1_280_000_000_000
 
 
 def current_rss() -> int:
@@ -58,12 +59,14 @@ class _ParserRun:
     skipped: int = 0
     rejected: int = 0
     parsed: int = 0
+    last_reject: str = ""
     max_ts: int | None = None
     instant: bool = False
 
 
 @dataclass(slots=True)
 class _GuardRun:
+    index: int  # into config.guards: the pipeline's name for this guard
     config: GuardConfig
     runs: list[_ParserRun]
     source: Any  # LiveFollower | HistoryReader
@@ -84,6 +87,7 @@ class Engine:
         data_dir: Path | None = None,
         clock: Callable[[], float] = time.time,
         stats_interval: float = 1.0,
+        workers: int = 0,
     ) -> None:
         self.config = config
         self.history = history
@@ -107,6 +111,10 @@ class Engine:
         self.guards: list[_GuardRun] = []
         self._current_file = ""
         self._opened = False
+        self.workers = workers
+        self.pool: ParsePool | None = None
+        self.processor: LineProcessor | None = None
+        self.last_malformed = ""
 
     # ------------------------------------------------------------------ wiring
 
@@ -131,6 +139,8 @@ class Engine:
             name = "history.db" if self.history else "alser.db"
             self.store = Store(self.data_dir / name, parsers, scratch=self.history)
         for p in parsers:
+            # The engine's own parser objects only answer is_instant/instant_format; the
+            # parsing itself happens in the LineProcessor (here or in a worker process).
             parser = build_parser(p, cfg)
             run = _ParserRun(
                 config=p,
@@ -144,13 +154,13 @@ class Engine:
             self._restore()
         saved = self.store.saved_offsets() if self.store and not self.history else []
         first_run = self.store is None or self.store.meta("live_started") is None
+        self.processor = LineProcessor(cfg, self.locales)
+        if self.history and self.workers > 0:
+            self.pool = ParsePool(cfg, self.locales, self.workers)
         dirs: list[str] = []
-        for g in cfg.guards:
-            if not g.enabled:
-                continue
+        for gi in active_guards(cfg):
+            g = cfg.guards[gi]
             runs = [self.runs[pid] for pid in g.parsers if pid in self.runs]
-            if not runs:
-                continue
             pattern = g.history_glob if self.history else g.tail_glob
             if not pattern:
                 continue
@@ -160,7 +170,7 @@ class Engine:
             else:
                 source = LiveFollower(full, saved, first_run=first_run)
                 dirs.append(full)
-            self.guards.append(_GuardRun(config=g, runs=runs, source=source))
+            self.guards.append(_GuardRun(index=gi, config=g, runs=runs, source=source))
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
             # "start at the end" into "start at 0" on the next run.
@@ -205,7 +215,7 @@ class Engine:
                 n = self.step()
                 now = self.clock()
                 if self.history:
-                    if all(g.source.done for g in self.guards):
+                    if self.finished_reading:
                         reason = "end of history"
                         break
                 else:
@@ -236,6 +246,9 @@ class Engine:
         return final
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
@@ -245,113 +258,109 @@ class Engine:
 
     def step(self) -> int:
         """Read one batch from every guard, parse it and store it. Returns the lines read."""
+        if self.pool is not None:
+            return self._step_pooled()
         budget = self.config.engine.batch_lines
-        batch: dict[str, list[tuple[Any, ...]]] = {pid: [] for pid in self.runs}
+        now = int(self.clock())
+        results: list[ChunkResult] = []
         states: list[FileState] = []
         total = 0
         for g in self.guards:
-            chunks = g.source.read(budget)
             got = 0
-            for chunk in chunks:
+            for chunk in g.source.read(budget):
                 path, lines = chunk[0], chunk[1]
+                if len(chunk) > 2:
+                    states.append(chunk[2])
                 if not lines:
-                    if len(chunk) > 2:
-                        states.append(chunk[2])
                     continue
                 got += len(lines)
                 self._current_file = path
-                last = self._parse_lines(g, lines, batch)
-                if last is not None:
-                    g.last_ts[path] = last
-                if len(chunk) > 2:
-                    states.append(chunk[2])
+                res = self.processor.process(g.index, lines, now)
+                if res.last_ts is not None:
+                    g.last_ts[path] = res.last_ts
+                results.append(res)
             g.caught_up = got < budget
             total += got
         self.lines += total
-        if not total and not states:
-            return 0
+        if results or states:
+            self._apply(results, states)
+        return total
+
+    def _step_pooled(self) -> int:
+        """History replay with parse workers: keep them fed, apply results in order."""
+        pool = self.pool
+        assert pool is not None
+        budget = self.config.engine.batch_lines
+        now = int(self.clock())
+        fed = 0
+        for g in self.guards:
+            while pool.pending < pool.capacity and not g.source.done:
+                for path, lines in g.source.read(budget):
+                    if lines:
+                        self._current_file = path
+                        pool.submit(g.index, lines, now)
+                        fed += len(lines)
+        self.lines += fed
+        if pool.pending:
+            self._apply([pool.get()], [])
+        return fed
+
+    @property
+    def finished_reading(self) -> bool:
+        return all(g.source.done for g in self.guards) and (
+            self.pool is None or self.pool.pending == 0
+        )
+
+    def _apply(self, results: list[ChunkResult], states: list[FileState]) -> None:
+        """Store parsed rows with the offsets that produced them, then count and alarm."""
+        if len(results) == 1:
+            batch = results[0].rows
+        else:
+            batch = {}
+            for res in results:
+                for pid, rows in res.rows.items():
+                    if rows:
+                        batch.setdefault(pid, []).extend(rows)
+        for res in results:
+            self.malformed += res.malformed
+            self.filtered += res.filtered
+            if res.malformed_sample:
+                self.last_malformed = res.malformed_sample
+            for pid, n in res.skipped.items():
+                self.runs[pid].skipped += n
+            for pid, n in res.rejected.items():
+                self.runs[pid].rejected += n
+            for pid, line in res.last_reject.items():
+                self.runs[pid].last_reject = line
         if self.store is not None:
             self.store.write_batch(batch, states)
-        if self.dry_run:
-            for pid, rows in batch.items():
-                self.runs[pid].parsed += len(rows)
-            return total
         alarms: list[Alarm] = []
         for pid, rows in batch.items():
             run = self.runs[pid]
-            if rows:
-                run.parsed += len(rows)
-                lo = hi = rows[0][1]
-                for r in rows:
-                    t = r[1]
-                    if t < lo:
-                        lo = t
-                    elif t > hi:
-                        hi = t
-                run.clock.note_batch(lo, rows)
-                if run.max_ts is None or hi > run.max_ts:
-                    run.max_ts = hi
-                if run.instant:
-                    alarms.extend(self._instants(run, rows))
-            if run.parser.drops:
-                for d in run.parser.drops:
+            if not rows:
+                continue
+            run.parsed += len(rows)
+            if self.dry_run:
+                continue
+            lo = hi = rows[0][1]
+            for r in rows:
+                t = r[1]
+                if t < lo:
+                    lo = t
+                elif t > hi:
+                    hi = t
+            run.clock.note_batch(lo, rows)
+            if run.max_ts is None or hi > run.max_ts:
+                run.max_ts = hi
+            if run.instant:
+                alarms.extend(self._instants(run, rows))
+        if not self.dry_run:
+            for res in results:
+                for pid, d in res.drops:
+                    run = self.runs[pid]
                     alarms.append(run.rules.dropped(d, run.config.window))
-                run.parser.drops.clear()
         if alarms:
             self._raise(alarms)
-        return total
-
-    def _parse_lines(
-        self, g: _GuardRun, lines: list[str], batch: dict[str, list[tuple[Any, ...]]]
-    ) -> int | None:
-        """The hot path: envelope, then every parser of the guard. Returns the last ts seen."""
-        slots = [(r.parser.parse, batch[r.config.id], r) for r in g.runs]
-        locales = self.locales
-        raw = g.config.format == "raw"
-        now = int(self.clock())
-        malformed = filtered = 0
-        ts = None
-        rejected = REJECTED
-        for line in lines:
-            if raw:
-                area, ts, msg = "-", now, line
-            else:
-                # Inlined split_als: this loop runs once per line.
-                i = line.find(",")
-                j = line.find(",", i + 1) if i > 0 else -1
-                if j < 0:
-                    malformed += 1
-                    continue
-                try:
-                    ts = int(line[i + 1 : j])
-                except ValueError:
-                    try:
-                        ts = int(float(line[i + 1 : j]))
-                    except (ValueError, OverflowError):
-                        malformed += 1
-                        continue
-                if ts > MS_THRESHOLD:
-                    ts //= 1000
-                area = line[:i]
-                msg = line[j + 1 :]
-            if locales and area not in locales:
-                filtered += 1
-                continue
-            for parse, out, run in slots:
-                r = parse(area, ts, msg)
-                if r.__class__ is tuple:
-                    out.append((*r, line))
-                elif r is None:
-                    run.skipped += 1
-                elif r is rejected:
-                    run.rejected += 1
-                    run.parser.last_reject = line
-                else:
-                    for one in r:
-                        out.append((*one, line))
-        self.malformed += malformed
-        self.filtered += filtered
-        return ts
 
     def _instants(self, run: _ParserRun, rows: list[tuple[Any, ...]]) -> list[Alarm]:
         parser = run.parser
@@ -435,7 +444,7 @@ class Engine:
                 skipped=r.skipped,
                 rejected=r.rejected,
                 late=r.clock.late,
-                last_reject=r.parser.last_reject,
+                last_reject=r.last_reject,
             )
             for pid, r in self.runs.items()
         }

@@ -70,6 +70,8 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        # Bigger pages: ~25% cheaper inserts of rows that carry their raw line (new files only).
+        con.execute("PRAGMA page_size=16384")
         con.execute("PRAGMA journal_mode=WAL")
         # A scratch (history replay) database is rebuilt on every run: durability buys nothing.
         con.execute("PRAGMA synchronous=OFF" if self.scratch else "PRAGMA synchronous=NORMAL")
@@ -154,7 +156,8 @@ class Store:
         names = ", ".join(q(c) for c in wanted)
         marks = ", ".join("?" for _ in wanted)
         self._insert_sql[p.id] = f"INSERT INTO {q(table_name)} ({names}) VALUES ({marks})"
-        if p.persist:
+        if p.persist and not self.scratch:
+            # A replay's scratch database is rebuilt every run: no history worth keeping there.
             ptable = self.db[persist_table(p.id)]
             if ptable.exists() and set(ptable.columns_dict) != set(wanted):
                 # Never drop history: keep the old table under a dated name.

@@ -310,3 +310,11 @@ def test_dry_run_counts_without_store(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f"lines {len(php) + len(js) + 2:,}" in captured.err
     assert "malformed 1" in captured.err
     assert not (tmp_path / "var" / "history.db").exists()
+
+
+def test_parse_workers_give_the_same_output(tmp_path: Path, replay: Any) -> None:
+    _write(tmp_path)
+    single = replay("--workers", "0")
+    parallel = replay("--workers", "2")
+    assert parallel == single
+    assert sum(1 for e in single if e["type"] == "window") > 10

@@ -1,0 +1,122 @@
+"""The hot path: ALS envelope + every parser of a guard over a chunk of lines.
+
+It holds no engine state, so the same code runs in the engine's thread or in a worker
+process (see parallel.py) and returns everything it learnt as one picklable ChunkResult.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alser_tui.engine.config import Config
+from alser_tui.engine.lines import MS_THRESHOLD
+from alser_tui.engine.parsers import build_parser
+from alser_tui.engine.parsers.base import REJECTED, Drop, Parser
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    guard: int
+    lines: int = 0
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    last_reject: dict[str, str] = field(default_factory=dict)
+    drops: list[tuple[str, Drop]] = field(default_factory=list)
+    malformed: int = 0
+    filtered: int = 0
+    last_ts: int | None = None
+    malformed_sample: str = ""
+
+
+def active_guards(config: Config) -> list[int]:
+    """Indexes (into config.guards) of the guards that feed at least one enabled parser."""
+    enabled = {p.id for p in config.parsers if p.enabled}
+    return [
+        i
+        for i, g in enumerate(config.guards)
+        if g.enabled and any(pid in enabled for pid in g.parsers)
+    ]
+
+
+class LineProcessor:
+    """Parses chunks of lines for the guards of one config (one parser object per parser)."""
+
+    def __init__(self, config: Config, locales: frozenset[str] = frozenset()) -> None:
+        self.config = config
+        self.locales = locales
+        enabled = {p.id: p for p in config.parsers if p.enabled}
+        self.parsers: dict[str, Parser] = {
+            pid: build_parser(p, config) for pid, p in enabled.items()
+        }
+        self.guard_parsers: dict[int, list[str]] = {
+            i: [pid for pid in config.guards[i].parsers if pid in enabled]
+            for i in active_guards(config)
+        }
+
+    def process(self, guard: int, lines: list[str], now: int) -> ChunkResult:
+        pids = self.guard_parsers[guard]
+        res = ChunkResult(guard=guard, lines=len(lines))
+        outs = {pid: [] for pid in pids}
+        skipped = dict.fromkeys(pids, 0)
+        rejected = dict.fromkeys(pids, 0)
+        slots = [(self.parsers[pid].parse, outs[pid], pid) for pid in pids]
+        locales = self.locales
+        raw = self.config.guards[guard].format == "raw"
+        malformed = filtered = 0
+        ts: int | None = None
+        rej = REJECTED
+        last_reject: dict[str, str] = {}
+        for line in lines:
+            if raw:
+                area, ts, msg = "-", now, line
+            else:
+                # split_als inlined: this loop runs once per line.
+                i = line.find(",")
+                j = line.find(",", i + 1) if i > 0 else -1
+                if j < 0:
+                    malformed += 1
+                    res.malformed_sample = line
+                    continue
+                try:
+                    ts = int(line[i + 1 : j])
+                except ValueError:
+                    try:
+                        ts = int(float(line[i + 1 : j]))
+                    except (ValueError, OverflowError):
+                        malformed += 1
+                        res.malformed_sample = line
+                        continue
+                if ts > MS_THRESHOLD:
+                    ts //= 1000
+                area = line[:i]
+                msg = line[j + 1 :]
+            if locales and area not in locales:
+                filtered += 1
+                continue
+            for parse, out, pid in slots:
+                r = parse(area, ts, msg)
+                if r.__class__ is tuple:
+                    out.append((*r, line))
+                elif r is None:
+                    skipped[pid] += 1
+                elif r is rej:
+                    rejected[pid] += 1
+                    last_reject[pid] = line
+                else:
+                    for one in r:
+                        out.append((*one, line))
+        for pid in pids:
+            drops = self.parsers[pid].drops
+            if drops:
+                res.drops.extend((pid, d) for d in drops)
+                drops.clear()
+        res.rows = outs
+        res.skipped = skipped
+        res.rejected = rejected
+        res.last_reject = last_reject
+        res.malformed = malformed
+        res.filtered = filtered
+        res.last_ts = ts
+        return res
