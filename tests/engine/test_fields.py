@@ -16,6 +16,7 @@ from alser_tui.engine.parsers.fields import (
     compile_field,
     compile_fields,
     compile_money,
+    memoize,
     normalize_digits,
     normalize_token,
     to_float,
@@ -394,4 +395,27 @@ def test_compile_fields_roles_and_visibility() -> None:
     ]
     assert compiled[0].fn is None  # plain strings are stored as they are
     assert compiled[3].fn is None
-    assert compiled[2].fn is to_int
+    assert compiled[2].fn is not None
+    assert compiled[2].fn("12") == 12 and compiled[2].fn("x") is REJECTED
+
+
+def test_memoize_answers_like_the_function_and_stays_bounded() -> None:
+    calls: list[object] = []
+
+    def fn(v: object) -> object:
+        calls.append(v)
+        return (v, "seen")
+
+    memo = memoize(fn, size=3)
+    assert memo("a") == ("a", "seen") and memo("a") == ("a", "seen")
+    assert calls == ["a"]  # the second answer came from the cache
+    # bool must not share a slot with 1 (True == 1 in Python).
+    assert memo(1) == (1, "seen") and memo(True) == (True, "seen")
+    assert calls == ["a", 1, True]
+    # Unhashable JSON values are computed every time, never cached.
+    assert memo([1]) == ([1], "seen") and memo([1]) == ([1], "seen")
+    assert calls[-2:] == [[1], [1]]
+    for v in ("b", "c", "d", "e"):
+        memo(v)
+    memo("a")
+    assert calls[-1] == "a"  # evicted once the cache filled: recomputed, not stale

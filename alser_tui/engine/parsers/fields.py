@@ -285,6 +285,39 @@ def compile_fields(
             role = MONEY
         else:
             fn = compile_field(fc)
+            if fn is not None:
+                fn = memoize(fn)
             role = CURRENCY if fc.name == "currency" else PLAIN
         out.append(CompiledField(fc.name, fn, fc.visible, role))
     return tuple(out)
+
+
+_MISS: Any = object()
+
+
+def memoize(fn: Callable[[Any], Any], size: int = 4096) -> Callable[[Any], Any]:
+    """Remember a field function's answers for the last few thousand distinct values.
+
+    Log fields repeat (hosts, levels, files, line numbers, normalised shapes): a dict hit
+    replaces the conversion, normalisers and ignore searches. Values that never repeat cost
+    one failed lookup. Unhashable JSON values (objects, arrays) bypass the cache. The cache
+    is emptied when full, which keeps memory bounded without LRU bookkeeping on the hot path.
+    """
+    cache: dict[Any, Any] = {}
+    get = cache.get
+
+    def memo(value: Any) -> Any:
+        r = get(value, _MISS) if value.__class__ in _HASHABLE else _MISS
+        if r is _MISS:
+            r = fn(value)
+            if value.__class__ in _HASHABLE:
+                if len(cache) >= size:
+                    cache.clear()
+                cache[value] = r
+        return r
+
+    return memo
+
+
+# bool is excluded: True == 1 would share a cache slot with the integer 1.
+_HASHABLE = frozenset({str, int, float})
