@@ -28,7 +28,35 @@ sys.path.insert(0, str(HERE))
 
 import gen  # noqa: E402  (bench/gen.py, beside this file)
 
-PARSER = {"php": "PhpError", "json": "Error"}
+PARSER = {"php": "PhpError", "json": "Error", "phpx": "PhpError"}
+
+# The engine issue's example PhpError (its regex and fields), for a like-for-like figure.
+PHPX_PARSER = """
+[[parsers]]
+id = "PhpError"
+kind = "regex"
+title = "PhpErr"
+window = 60
+regex = '\\[(.+)\\] (.+?): (.+) - (.+) \\[(.+)\\],(.+)'
+group_by = ["area", "file", "line", "msg"]
+row_format = "{amount:>5} {area:>3} {file}:{line} {msg}"
+
+[[parsers.fields]]
+name = "level"
+group = 2
+[[parsers.fields]]
+name = "msg"
+group = 3
+normalize = ["digits"]
+[[parsers.fields]]
+name = "file"
+group = 4
+type = "base_file"
+[[parsers.fields]]
+name = "line"
+group = 5
+type = "int"
+"""
 
 
 def parser_block(parser_id: str) -> str:
@@ -62,7 +90,7 @@ def run_one(kind: str, lines: int, files: int, extra: list[str]) -> dict[str, fl
         cfg.write_text(
             f'[storage]\ndir = "{tmp}/var"\n\n[[guards]]\n'
             f'history_glob = "{data}/{gen.FAMILY[kind]}.*.log"\nparsers = ["{pid}"]\n\n'
-            + parser_block(pid)
+            + (PHPX_PARSER if kind == "phpx" else parser_block(pid))
         )
         cmd = [sys.executable, "-m", "alser_tui", "-c", str(cfg), "--no-ui", "--history", "--json", *extra]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -87,7 +115,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--files", type=int, default=4)
-    ap.add_argument("--kinds", default="php,json")
+    ap.add_argument("--kinds", default="php,json,phpx")
     ap.add_argument("--repeat", type=int, default=1, help="runs per kind; the best is reported")
     ap.add_argument("extra", nargs="*", help="extra alser-tui arguments (after --)")
     args = ap.parse_args()

@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-KINDS = ("php", "json")
-FAMILY = {"php": "phperror", "json": "error"}
+KINDS = ("php", "json", "phpx")
+# phpx: the line shape of the engine issue's example PhpError regex
+#   [date] PHP Level: msg - /path/file.php [line],METHOD /uri
+FAMILY = {"php": "phperror", "json": "error", "phpx": "phpx"}
 DEFAULT_START = 1_372_636_800  # 2013-07-01 00:00 UTC, the original's era
 CHUNK = 50_000  # lines joined per write() call
 
@@ -117,6 +119,31 @@ def _writer_php(rng: random.Random) -> Callable[[str, int], str]:
     return msg
 
 
+def _writer_phpx(rng: random.Random) -> Callable[[str, int], str]:
+    sites = _sites("php", rng)
+    n = len(sites)
+    rnd, rbits = rng.random, rng.getrandbits
+    dates: dict[int, str] = {}
+    shaped = []
+    for head, tpl, slots in sites:
+        # "PHP Level:  text in /path on line N" -> "PHP Level: text - /path [N]"
+        body, _, where = tpl.partition(" in /")
+        path, _, line = where.rpartition(" on line ")
+        shaped.append((body.replace(":  ", ": ", 1) + f" - /{path} [{line}]", slots))
+
+    def msg(area: str, ts: int) -> str:
+        date = dates.get(ts)
+        if date is None:
+            dates.clear()
+            date = dates[ts] = time.strftime("%d-%b-%Y %H:%M:%S UTC", time.gmtime(ts))
+        tpl, slots = shaped[int(n * rnd() ** 3)]
+        if slots:
+            tpl = tpl % tuple(rbits(20) for _ in range(slots))
+        return f"[{date}] {tpl},POST /api/?uid={rbits(24)}"
+
+    return msg
+
+
 def _writer_json(rng: random.Random) -> Callable[[str, int], str]:
     sites = _sites("json", rng)
     n = len(sites)
@@ -152,7 +179,7 @@ def generate(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    make = _writer_php(rng) if kind == "php" else _writer_json(rng)
+    make = {"php": _writer_php, "json": _writer_json, "phpx": _writer_phpx}[kind](rng)
     area_pool = [a for a, w in zip(AREAS, _AREA_WEIGHTS, strict=True) for _ in range(w)]
     pool_len = len(area_pool)
     span = max(1, int(hours * 3600))
