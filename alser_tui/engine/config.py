@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alser_tui.engine.stats_sql import check_stats_sql
+
 if TYPE_CHECKING:
     from alser_tui.engine.notify.config import DeliveryConfig
 
@@ -93,6 +95,8 @@ class ParserConfig:
     where: str = ""
     min_amount: float = 1
     limit: int = 10
+    # A raw SQL aggregate replacing aggregate/group_by/where (see engine/stats_sql.py).
+    stats_sql: str = ""
     beep_threshold: float = 0
     abnormal_percent: float = 1.5
     abnormal_base: float = 10
@@ -484,6 +488,7 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
         where=r.get("where", str, ""),
         min_amount=r.number("min_amount", 1),
         limit=r.integer("limit", 10, minimum=0),
+        stats_sql=r.get("stats_sql", str, ""),
         beep_threshold=r.number("beep_threshold", 0, minimum=0),
         abnormal_percent=r.number("abnormal_percent", 1.5, minimum=0),
         abnormal_base=r.number("abnormal_base", 10, minimum=0),
@@ -496,6 +501,8 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
         enabled=r.get("enabled", bool, True),
         fields=tuple(flds),
     )
+    if p.stats_sql:
+        p = _with_stats_sql(r, p)
     columns = set(p.column_names)
     agg_kind = p.aggregate_kind
     if agg_kind not in ("count", "count_distinct", "sum"):
@@ -528,6 +535,27 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
     if p.where:
         _check_where(file, f"{path}.where", p)
     return p
+
+
+def _with_stats_sql(r: _Reader, p: ParserConfig) -> ParserConfig:
+    """Validate a raw SQL aggregate; its select list gives group_by."""
+    for key in ("aggregate", "where"):
+        if key in r.table:
+            raise r.error(key, "not together with stats_sql (say it in the query)")
+    try:
+        # "ev_" + id: store.events_table (the store imports this module, not the reverse).
+        groups = check_stats_sql(p.stats_sql, f"ev_{p.id}", p.column_names)
+    except ValueError as exc:
+        raise r.error("stats_sql", str(exc)) from None
+    if "group_by" in r.table and p.group_by != groups:
+        raise r.error("group_by", f"must equal the stats_sql group columns {list(groups)}")
+    # The query says what to show: min_amount and limit cut it only when given.
+    return replace(
+        p,
+        group_by=groups,
+        min_amount=p.min_amount if "min_amount" in r.table else float("-inf"),
+        limit=p.limit if "limit" in r.table else 0,
+    )
 
 
 def default_row_format(p: ParserConfig) -> str:

@@ -102,7 +102,6 @@ class Engine:
         self.malformed = 0
         self.filtered = 0
         self.errors: list[str] = []
-        self._started = clock()
         self._rate_mark = (time.monotonic(), 0)
         self._rate = 0.0
         self.store: Store | None = None
@@ -127,6 +126,8 @@ class Engine:
 
     def request_stop(self) -> None:
         self.stop_event.set()
+        if self.watcher is not None:
+            self.watcher.changed.set()  # wake the idle wait now
 
     def open(self) -> None:
         """Open the store and the sources (separate from run() so a UI can query at once)."""
@@ -208,6 +209,7 @@ class Engine:
         cfg = self.config.engine
         reason = "stopped"
         last_scan = time.monotonic()
+        rescan_wanted = False
         # Stats pace by the real monotonic clock, so a test's frozen clock still gets them.
         last_stats = time.monotonic()
         try:
@@ -220,15 +222,17 @@ class Engine:
                         break
                 else:
                     self.close_due_windows(now)
-                    changed = self.watcher is not None and self.watcher.changed.is_set()
+                    if self.watcher is not None and self.watcher.changed.is_set():
+                        # Cleared at once so the idle wait below blocks until the next change.
+                        self.watcher.changed.clear()
+                        rescan_wanted = True
                     # The watcher also fires on every write: re-glob at most 5 times a second.
                     since = time.monotonic() - last_scan
-                    if (changed and since >= 0.2) or since >= cfg.glob_interval:
-                        if self.watcher is not None:
-                            self.watcher.changed.clear()
+                    if (rescan_wanted and since >= 0.2) or since >= cfg.glob_interval:
                         for g in self.guards:
                             g.source.rescan()
                         last_scan = time.monotonic()
+                        rescan_wanted = False
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.emit(self.stats())
                     last_stats = time.monotonic()

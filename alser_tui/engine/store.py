@@ -16,6 +16,7 @@ import sqlite_utils
 
 from alser_tui.engine.config import SQL_TYPES, ParserConfig
 from alser_tui.engine.sources.tailer import FileState
+from alser_tui.engine.stats_sql import run_stats_sql
 
 SCHEMA_VERSION = 1
 
@@ -219,6 +220,12 @@ class Store:
     ) -> Aggregate:
         """The parser's aggregate over [start, end): top rows, total and group count."""
         con = con or self.con
+        if p.stats_sql:
+            found, total_, groups_ = run_stats_sql(
+                con, p.stats_sql, events_table(p.id), p.group_by, start, end,
+                min_amount=p.min_amount, limit=p.limit,
+            )  # fmt: skip
+            return Aggregate(tuple(GroupRow(a, g) for a, g in found), total_, groups_)
         sql, params = _aggregate_sql(p, start, end)
         rows: list[GroupRow] = []
         total: float = 0
