@@ -1,0 +1,1 @@
+"""The Textual console. Everything under here may import Textual; the engine never does."""

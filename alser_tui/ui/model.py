@@ -1,0 +1,275 @@
+"""What the console knows, built from engine events on the UI thread. No widgets here.
+
+The app feeds every engine event to ``ConsoleModel.apply`` as it arrives (cheap: counters and
+small bounded collections); widgets read the model on the refresh timer, so the redraw rate
+does not depend on the event rate.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from alser_tui.engine.alarms import ABNORMAL, DROPPED, INSTANT, THRESHOLD, Alarm, RowMarks
+from alser_tui.engine.config import Config, ParserConfig
+from alser_tui.engine.events import AlarmRaised, Event, Finished, ShownRow, Stats, WindowClosed
+from alser_tui.engine.store import GroupRow
+from alser_tui.ui.text import group_key
+
+MAX_ALARMS = 2_000
+MAX_WINDOWS = 120  # per parser: sparkline history and remembered row marks
+MAX_MEMORY = 20_000  # per parser: last shown amount per group, for live growth marks
+REJECT_MEMORY = 30.0  # seconds (engine clock) over which the share of rejected lines counts
+REJECT_SHARE = 0.01  # "rejecting" from 1% of a parser's lines: a few torn lines are normal
+REJECT_MIN = 5  # and at least this many, so one torn line among the first few is not a state
+
+
+class ParserState(StrEnum):
+    QUIET = "quiet"
+    OVER = "over threshold"
+    ABNORMAL = "abnormal"
+    INSTANT = "instant"
+    REJECTING = "rejecting"
+    OFF = "disabled"
+
+
+# Symbol and word: a state is never told by colour alone.
+STATE_MARKS: dict[ParserState, str] = {
+    ParserState.ABNORMAL: "▲ abnormal",
+    ParserState.OVER: "● over",
+    ParserState.INSTANT: "! instant",
+    ParserState.REJECTING: "✗ rejects",
+    ParserState.QUIET: "· quiet",
+    ParserState.OFF: "○ off",
+}
+
+
+@dataclass(slots=True)
+class AlarmEntry:
+    seq: int
+    alarm: Alarm
+    acked: bool = False
+
+
+@dataclass(slots=True)
+class ParserView:
+    config: ParserConfig
+    totals: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=MAX_WINDOWS))
+    last_window: WindowClosed | None = None
+    marks: OrderedDict[int, dict[str, RowMarks]] = field(default_factory=OrderedDict)
+    memory: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    open_window: tuple[int, float] | None = None
+    parsed: int = 0
+    rejected: int = 0
+    late: int = 0
+    rejecting: bool = False
+    samples: deque[tuple[float, int, int]] = field(default_factory=deque)  # time, parsed, rejected
+    last_instant_start: int | None = None
+
+    def sparkline_values(self) -> list[float]:
+        values = [t for _s, t in self.totals]
+        if self.open_window is not None and (
+            not self.totals or self.open_window[0] > self.totals[-1][0]
+        ):
+            values.append(self.open_window[1])
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedRow:
+    """A top-N row as the table shows it."""
+
+    key: str
+    amount: float
+    group: dict[str, Any]
+    threshold: bool
+    abnormal: bool
+    growth: float | None  # (amount - previous) / previous, when there is a previous
+
+
+class ConsoleModel:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.parsers: dict[str, ParserView] = {p.id: ParserView(p) for p in config.parsers}
+        self.alarms: deque[AlarmEntry] = deque(maxlen=MAX_ALARMS)
+        self.stats: Stats | None = None
+        self.finished: Finished | None = None
+        self.opened = False
+        self.error = ""
+        self.events = 0
+        self._seq = 0
+        self.dirty: set[str] = set()
+
+    # ------------------------------------------------------------------ feeding
+
+    def apply(self, event: Event) -> int:
+        """Fold one engine event in; returns how many new alarms it brought."""
+        self.events += 1
+        if isinstance(event, WindowClosed):
+            self._window(event)
+        elif isinstance(event, AlarmRaised):
+            self._alarm(event.alarm)
+            return 1
+        elif isinstance(event, Stats):
+            self._stats(event)
+        elif isinstance(event, Finished):
+            self.finished = event
+            self._stats(event.stats, final=True)
+        return 0
+
+    def _window(self, ev: WindowClosed) -> None:
+        v = self.parsers.get(ev.parser)
+        if v is None:
+            return
+        v.totals.append((ev.start, ev.total))
+        v.last_window = ev
+        v.marks[ev.start] = {group_key(r.group): r.marks for r in ev.rows}
+        while len(v.marks) > MAX_WINDOWS:
+            v.marks.popitem(last=False)
+        for r in ev.rows:
+            self._remember(v, r)
+        if v.open_window is not None and v.open_window[0] <= ev.start:
+            v.open_window = None
+        self.dirty.update(("parsers", "alarms"))
+
+    @staticmethod
+    def _remember(v: ParserView, r: ShownRow) -> None:
+        key = group_key(r.group)
+        v.memory[key] = r.amount
+        v.memory.move_to_end(key)
+        while len(v.memory) > MAX_MEMORY:
+            v.memory.popitem(last=False)
+
+    def _alarm(self, alarm: Alarm) -> None:
+        self._seq += 1
+        self.alarms.append(AlarmEntry(self._seq, alarm))
+        v = self.parsers.get(alarm.parser)
+        if v is not None and alarm.kind in (INSTANT, DROPPED):
+            v.last_instant_start = max(v.last_instant_start or alarm.start, alarm.start)
+        self.dirty.update(("alarms", "parsers"))
+
+    def _stats(self, st: Stats, final: bool = False) -> None:
+        self.stats = st
+        for pid, ps in st.parsers.items():
+            v = self.parsers.get(pid)
+            if v is None:
+                continue
+            v.parsed, v.rejected, v.late = ps.parsed, ps.rejected, ps.late
+            samples = v.samples
+            samples.append((st.time, ps.parsed, ps.rejected))
+            while len(samples) > 2 and samples[1][0] <= st.time - REJECT_MEMORY:
+                samples.popleft()
+            # The last REJECT_MEMORY seconds; a finished replay is judged as a whole.
+            _t, parsed0, rejected0 = (0.0, 0, 0) if final else samples[0]
+            parsed, rejected = ps.parsed - parsed0, ps.rejected - rejected0
+            v.rejecting = rejected >= REJECT_MIN and rejected / (parsed + rejected) >= REJECT_SHARE
+        self.dirty.update(("stats", "parsers"))
+
+    def set_open_totals(self, totals: dict[str, tuple[int, float] | None]) -> None:
+        for pid, value in totals.items():
+            v = self.parsers.get(pid)
+            if v is not None:
+                v.open_window = value
+        self.dirty.add("parsers")
+
+    def take_dirty(self) -> set[str]:
+        out, self.dirty = self.dirty, set()
+        return out
+
+    # ------------------------------------------------------------------ alarms
+
+    def firing(self) -> list[AlarmEntry]:
+        """Alarms raised by each parser's newest closed window, or after it (instants)."""
+        out = []
+        for e in self.alarms:
+            v = self.parsers.get(e.alarm.parser)
+            last = v.last_window if v is not None else None
+            if last is None or e.alarm.start >= last.start:
+                out.append(e)
+        return out
+
+    def unacked(self) -> int:
+        return sum(1 for e in self.alarms if not e.acked)
+
+    def alarm(self, seq: int) -> AlarmEntry | None:
+        for e in reversed(self.alarms):
+            if e.seq == seq:
+                return e
+        return None
+
+    def ack(self, seq: int) -> bool:
+        e = self.alarm(seq)
+        if e is None or e.acked:
+            return False
+        e.acked = True
+        self.dirty.add("alarms")
+        return True
+
+    def ack_all(self) -> int:
+        n = 0
+        for e in self.alarms:
+            if not e.acked:
+                e.acked = True
+                n += 1
+        if n:
+            self.dirty.add("alarms")
+        return n
+
+    # ------------------------------------------------------------------ parsers
+
+    def state_of(self, parser_id: str) -> ParserState:
+        v = self.parsers[parser_id]
+        if not v.config.enabled:
+            return ParserState.OFF
+        w = v.last_window
+        if w is not None and any(r.marks.abnormal for r in w.rows):
+            return ParserState.ABNORMAL
+        if w is not None and any(r.marks.threshold for r in w.rows):
+            return ParserState.OVER
+        if v.last_instant_start is not None and (w is None or v.last_instant_start >= w.start):
+            return ParserState.INSTANT
+        if v.rejecting:
+            return ParserState.REJECTING
+        return ParserState.QUIET
+
+    def mark_rows(
+        self, parser_id: str, start: int, rows: tuple[GroupRow, ...], previous: dict[str, float]
+    ) -> list[MarkedRow]:
+        """Threshold/abnormal marks for shown rows: the engine's own marks for a window it
+        closed while we watched; otherwise the same rules against the window before."""
+        v = self.parsers[parser_id]
+        p = v.config
+        known = v.marks.get(start)
+        out = []
+        for r in rows:
+            key = group_key(r.group)
+            m = known.get(key) if known is not None else None
+            if m is not None:
+                prev = m.previous
+                threshold, abnormal = m.threshold, m.abnormal
+            else:
+                # A live window compares with the engine's memory (what it will compare with
+                # at close); an older window with the window just before it.
+                prev = v.memory.get(key) if start > _last_start(v) else None
+                if prev is None:
+                    prev = previous.get(key)
+                threshold = p.beep_threshold > 0 and r.amount >= p.beep_threshold
+                abnormal = bool(
+                    prev
+                    and prev > 0
+                    and r.amount >= p.abnormal_base
+                    and (r.amount - prev) / prev >= p.abnormal_percent
+                )
+            growth = (r.amount - prev) / prev if prev else None
+            out.append(MarkedRow(key, r.amount, r.group, threshold, abnormal, growth))
+        return out
+
+
+def _last_start(v: ParserView) -> int:
+    return v.last_window.start if v.last_window is not None else -1
+
+
+def alarm_kind_word(kind: str) -> str:
+    return {THRESHOLD: "threshold", ABNORMAL: "abnormal", INSTANT: "instant"}.get(kind, kind)

@@ -1,0 +1,73 @@
+"""Every key on one screen, built from the bindings themselves so it cannot go stale."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+KEY_NAMES = {
+    "escape": "esc",
+    "question_mark": "?",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "space": "space",
+    "enter": "enter",
+}
+
+HelpSection = tuple[str, Sequence[BindingType]]
+
+
+def key_name(key: str) -> str:
+    return " ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in key.split(","))
+
+
+def help_rows(sections: Sequence[HelpSection]) -> list[tuple[str, str, str]]:
+    """(where, keys, what) for every binding, hidden ones included; digits as one row."""
+    rows: list[tuple[str, str, str]] = []
+    for where, bindings in sections:
+        for b in bindings:
+            if not isinstance(b, Binding):
+                continue
+            if b.id is not None and b.id.startswith("jump-"):
+                if b.id == "jump-0":
+                    rows.append((where, "1 … 9, 0", "jump to the n-th parser"))
+                continue
+            rows.append((where, key_name(b.key), b.description or b.action))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark", "dismiss", "Close", id="close-help"),
+    ]
+
+    def __init__(self, sections: Sequence[HelpSection], extra: Sequence[tuple[str, str, str]]):
+        super().__init__()
+        order = {where: i for i, (where, _b) in enumerate(sections)}
+        rows = [*help_rows(sections), *extra]
+        # Extra rows join their section (a stable sort keeps each section's own order).
+        self.rows = sorted(rows, key=lambda r: order.get(r[0], len(order)))
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static("Keys  ·  esc or ? closes", id="help-title")
+            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("where", "key", "does")
+        for where, keys, what in self.rows:
+            table.add_row(where, keys, what)
+        table.focus()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

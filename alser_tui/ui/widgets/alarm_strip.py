@@ -1,0 +1,33 @@
+"""The always-visible alarm strip: firing and unacked counts, and the last alarm."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from alser_tui.ui.model import ConsoleModel
+from alser_tui.ui.text import clock, css_beside, log_text
+
+
+class AlarmStrip(Static):
+    DEFAULT_CSS = css_beside(__file__)
+
+    def show(self, model: ConsoleModel, muted: bool) -> None:
+        firing = model.firing()
+        unacked = model.unacked()
+        text = Text()
+        if firing:
+            text.append(f"● {len(firing)} firing")
+        else:
+            text.append("○ nothing firing")
+        text.append(f" ({unacked} unacked)" if unacked else " (all acked)" if model.alarms else "")
+        if model.alarms:
+            last = model.alarms[-1].alarm
+            text.append(" · last: ")
+            text.append_text(log_text(last.text, 90))
+            text.append(f" {clock(last.ts)}")
+        if muted:
+            text.append(" · bell muted")
+        self.set_class(bool(firing), "-firing")
+        self.set_class(bool(unacked) and not firing, "-unacked")
+        self.update(text)

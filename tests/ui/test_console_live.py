@@ -1,0 +1,92 @@
+"""The console over a live engine (files appended while it runs, a clock the test moves)."""
+
+from __future__ import annotations
+
+from console_support import T0, Root, php, rows_of, text_of, wait_for
+
+from alser_tui.ui.text import group_key
+from alser_tui.ui.widgets.group_table import GroupTable
+from alser_tui.ui.widgets.parser_list import ParserList
+from alser_tui.ui.widgets.top_bar import TopBar
+
+SIZE = (160, 45)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def key(area: str, msg: str) -> str:
+    return group_key({"area": area, "file": "map.php", "line": 2828, "msg": msg})
+
+
+def amounts(table: GroupTable) -> dict[str, str]:
+    return {row[3] + " " + row[6]: row[1] for row in rows_of(table)}
+
+
+def top_view(app: object) -> str:
+    from textual.widgets import Label
+
+    bar = app.main.query_one(TopBar)  # type: ignore[attr-defined]
+    return str(bar.query_one("#top-view", Label).content)
+
+
+async def test_updates_and_resorting_never_move_the_cursor(root: Root) -> None:
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened)
+        assert top_view(app) == "LIVE"
+        table = app.query_one(GroupTable)
+        root.append("php.1.log", [php("us", T0 + 1, "A")] * 5 + [php("de", T0 + 1, "B")] * 3)
+        root.append("php.1.log", [php("br", T0 + 2, "C")])
+        await wait_for(pilot, lambda: amounts(table) == {"us A": "5", "de B": "3", "br C": "1"})
+        await pilot.press("j")
+        assert table.cursor_key == key("de", "B") and table.cursor_row == 1
+        # C overtakes both, A grows: rows re-sort, the cursor stays on B.
+        root.append("php.1.log", [php("br", T0 + 3, "C")] * 9 + [php("us", T0 + 3, "A")] * 2)
+        await wait_for(pilot, lambda: amounts(table) == {"br C": "10", "us A": "7", "de B": "3"})
+        assert table.cursor_key == key("de", "B") and table.cursor_row == 2
+        assert rows_of(table)[0][0] == "1" and rows_of(table)[2][0] == "3"
+        parsers = rows_of(app.query_one(ParserList))
+        await wait_for(pilot, lambda: rows_of(app.query_one(ParserList))[0][2] == "20")
+        assert parsers[0][1] == "PhpErr"
+
+
+async def test_space_pauses_the_view_while_reading_goes_on(root: Root) -> None:
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened)
+        table = app.query_one(GroupTable)
+        root.append("php.1.log", [php("us", T0 + 1, "A")] * 3)
+        await wait_for(pilot, lambda: amounts(table) == {"us A": "3"})
+        await pilot.press("space")
+        assert top_view(app) == "PAUSED · 0 new"
+        root.append("php.1.log", [php("us", T0 + 2, "A")] * 4)
+        await wait_for(pilot, lambda: top_view(app) == "PAUSED · 4 new")
+        await pilot.pause(0.3)  # a few refresh ticks: the frozen view must not move
+        assert amounts(table) == {"us A": "3"}
+        await pilot.press("space")
+        await wait_for(pilot, lambda: amounts(table) == {"us A": "7"})
+        assert top_view(app) == "LIVE"
+
+
+async def test_a_closing_window_feeds_trend_and_alarms(root: Root) -> None:
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened)
+        root.append("php.1.log", [php("us", T0 + 1, "A")] * 45)
+        await wait_for(pilot, lambda: app.model.parsers["PhpError"].parsed == 45)
+        assert not app.model.alarms
+        clock.now = T0 + 63  # past the window's end and the lateness
+        await wait_for(pilot, lambda: len(app.model.alarms) == 1)
+        assert app.model.alarms[0].alarm.kind == "threshold"
+        await wait_for(pilot, lambda: "● over" in rows_of(app.query_one(ParserList))[0][4])
+        strip = app.main.query_one("AlarmStrip")
+        await wait_for(pilot, lambda: text_of(strip).startswith("● 1 firing (1 unacked)"))  # type: ignore[arg-type]
