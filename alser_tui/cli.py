@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         from alser_tui.notify_cli import main as notify_main
 
         return notify_main(argv)
+    if argv and argv[0] == "convert":
+        from alser_tui.convert.cli import main as convert_main
+
+        return convert_main(argv)
     args = build_argparser().parse_args(argv)
     err = sys.stderr
     demo_writer = None

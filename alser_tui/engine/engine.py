@@ -88,6 +88,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         stats_interval: float = 1.0,
         workers: int = 0,
+        keep_open: bool = False,
     ) -> None:
         self.config = config
         self.history = history
@@ -111,6 +112,8 @@ class Engine:
         self._current_file = ""
         self._opened = False
         self.workers = workers
+        # The console browses a finished replay: its store stays open until close().
+        self.keep_open = keep_open
         self.pool: ParsePool | None = None
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
@@ -245,17 +248,22 @@ class Engine:
                 self.close_due_windows(float("inf"))
         finally:
             final = self.stats()
-            self.close()
+            self._stop_sources()
+            if not self.keep_open:
+                self.close()
         self.emit(Finished(final, reason))
         return final
 
-    def close(self) -> None:
+    def _stop_sources(self) -> None:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+
+    def close(self) -> None:
+        self._stop_sources()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -480,11 +488,30 @@ class Engine:
         return start, start + size, agg
 
     def events_of(
-        self, parser_id: str, start: int, end: int, group: dict[str, Any] | None = None
+        self,
+        parser_id: str,
+        start: int,
+        end: int,
+        group: dict[str, Any] | None = None,
+        limit: int = 10_000,
     ) -> list[dict[str, Any]]:
         if self.store is None:
             return []
-        return self.store.events_of(self.runs[parser_id].config, start, end, group)
+        return self.store.events_of(self.runs[parser_id].config, start, end, group, limit=limit)
+
+    def open_totals(self) -> dict[str, tuple[int, float] | None]:
+        """Every parser's newest window: (start, total), or None before its first row.
+        Cheap enough to poll for all parsers (a counted index range where it can be)."""
+        out: dict[str, tuple[int, float] | None] = {}
+        store = self.store
+        for pid, run in list(self.runs.items()):
+            if store is None or run.max_ts is None:
+                out[pid] = None
+                continue
+            start = window_start(run.max_ts, run.config.window)
+            total = store.window_total(run.config, start, start + run.config.window, store.reader())
+            out[pid] = (start, total)
+        return out
 
     def recent_windows(
         self, parser_id: str, limit: int = 60

@@ -242,6 +242,18 @@ class Store:
             )  # sums of REAL columns: drop the binary noise (53.815000000000005)
         return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
 
+    def window_total(
+        self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
+    ) -> float:
+        """The window's total as aggregate() computes it, without building its rows when a
+        plain count says the same (count aggregate, every group shown)."""
+        con = con or self.con
+        if p.aggregate_kind == "count" and p.min_amount <= 1 and not getattr(p, "stats_sql", ""):
+            where = "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
+            sql = f"SELECT COUNT(*) FROM {q(events_table(p.id))} WHERE {where}"
+            return con.execute(sql, (start, end)).fetchone()[0]
+        return self.aggregate(p, start, end, con).total
+
     def next_ts(self, parser_id: str, at_least: int) -> int | None:
         row = self.con.execute(
             f"SELECT MIN(ts) FROM {q(events_table(parser_id))} WHERE ts >= ?", (at_least,)

@@ -24,10 +24,11 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from alser_tui.engine.config import Config
+from alser_tui.engine.engine import Engine
 from alser_tui.engine.events import Event
 from alser_tui.ui.messages import EngineEvent, EngineFailed, EngineOpened, QueryDone
 from alser_tui.ui.model import ConsoleModel
-from alser_tui.ui.query import HeldEngine, open_totals
+from alser_tui.ui.query import open_totals
 from alser_tui.ui.screens.drill import DrillScreen
 from alser_tui.ui.screens.help import HelpScreen, HelpSection
 from alser_tui.ui.screens.main import MainScreen
@@ -77,8 +78,9 @@ class AlserApp(App[int]):
         self.history = history
         self.steady = steady
         self.refresh_hz = refresh_hz
-        self.engine = HeldEngine(
+        self.engine = Engine(
             config,
+            keep_open=True,
             history=history,
             dry_run=dry_run,
             locales=locales,
@@ -315,7 +317,7 @@ class AlserApp(App[int]):
         self._engine_done.wait(STOP_TIMEOUT)
         self._queries_done.wait(STOP_TIMEOUT)
         if self._engine_done.is_set() and self._queries_done.is_set():
-            self.engine.release()
+            self.engine.close()
 
 
 HELP_EXTRA = [

@@ -16,24 +16,6 @@ HISTOGRAM_WINDOWS = 60
 EVENTS_LIMIT = 10_000
 
 
-class HeldEngine(Engine):
-    """An Engine whose store outlives ``run()``: a finished replay stays browsable.
-
-    ``Engine.run()`` closes the store when the history is consumed; the console still
-    needs ``events_of``/``window_of`` afterwards, so closing waits for ``release()``.
-    """
-
-    _released = False
-
-    def close(self) -> None:
-        if self._released:
-            super().close()
-
-    def release(self) -> None:
-        self._released = True
-        super().close()
-
-
 @dataclass(frozen=True, slots=True)
 class Scope:
     """One parser's table for one window (the newest when ``live``)."""
@@ -87,11 +69,7 @@ def build_scope(engine: Engine, parser_id: str, start: int | None) -> Scope:
 
 def open_totals(engine: Engine) -> dict[str, tuple[int, float] | None]:
     """Every running parser's open window: (start, total), or None before its first row."""
-    out: dict[str, tuple[int, float] | None] = {}
-    for pid in list(engine.runs):
-        opened = engine.open_window(pid)
-        out[pid] = None if opened is None else (opened[0], opened[2].total)
-    return out
+    return engine.open_totals()
 
 
 @dataclass(frozen=True, slots=True)
