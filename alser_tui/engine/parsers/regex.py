@@ -9,6 +9,7 @@ from typing import Any
 from alser_tui.engine.config import Config, ParserConfig
 from alser_tui.engine.parsers.base import REJECTED, Parser
 from alser_tui.engine.parsers.fields import CURRENCY, MONEY, compile_fields
+from alser_tui.engine.parsers.splitplan import compile_split_plan
 
 
 class RegexParser(Parser):
@@ -22,6 +23,8 @@ class RegexParser(Parser):
         super().__init__(config, app_config)
         regex = re.compile(config.regex)
         self._search = regex.search
+        # Literals between (.+)/(.+?) groups: str methods find the same groups, faster.
+        self._split = compile_split_plan(config.regex)
         compiled = compile_fields(config.fields, app_config.currency_rates)
         # m.groups("") is indexed from 0: group N is at N - 1.
         self._plan = tuple(
@@ -45,11 +48,18 @@ class RegexParser(Parser):
                 self._pick = itemgetter(*idx)
 
     def parse(self, area: str, ts: int, msg: str) -> Any:
-        m = self._search(msg)
-        if m is None:
-            self.last_reject = msg
-            return REJECTED
-        groups = m.groups("")
+        split = self._split
+        if split is not None:
+            groups = split(msg)
+            if groups is None:
+                self.last_reject = msg
+                return REJECTED
+        else:
+            m = self._search(msg)
+            if m is None:
+                self.last_reject = msg
+                return REJECTED
+            groups = m.groups("")
         # Tuple concatenation is ~40 ns faster per line than (area, ts, *groups).
         if self._whole:
             return (area, ts) + groups  # noqa: RUF005
