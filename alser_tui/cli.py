@@ -67,7 +67,7 @@ def build_argparser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="parse worker processes for --history (default: 1 when there are 2+ cores)",
+        help="parse worker processes for --history (default: 1 for replays over 32 MB on 2+ cores)",
     )
     ap.add_argument(
         "--demo", action="store_true", help="run on generated demo logs (no config needed)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alser_tui.engine import ingest
 from alser_tui.engine.alarms import Alarm, AlarmRules, format_row
 from alser_tui.engine.config import Config, GuardConfig, ParserConfig
 from alser_tui.engine.events import (
@@ -40,6 +42,8 @@ except Exception:  # pragma: no cover - psutil is a dependency
     _PROC = None
 
 Subscriber = Callable[[Event], None]
+# Replays above this size get a parse worker process (bench/RESULTS.md: +5-20% lines/s).
+AUTO_WORKERS_BYTES = 32 * 1024 * 1024
 
 
 def current_rss() -> int:
@@ -87,7 +91,7 @@ class Engine:
         data_dir: Path | None = None,
         clock: Callable[[], float] = time.time,
         stats_interval: float = 1.0,
-        workers: int = 0,
+        workers: int = -1,
         keep_open: bool = False,
     ) -> None:
         self.config = config
@@ -159,12 +163,16 @@ class Engine:
         saved = self.store.saved_offsets() if self.store and not self.history else []
         first_run = self.store is None or self.store.meta("live_started") is None
         self.processor = LineProcessor(cfg, self.locales)
-        if self.history and self.workers > 0:
-            self.pool = ParsePool(cfg, self.locales, self.workers)
         dirs: list[str] = []
         for gi in active_guards(cfg):
             g = cfg.guards[gi]
             runs = [self.runs[pid] for pid in g.parsers if pid in self.runs]
+            pushed = ingest.open_source(
+                g, cfg, history=self.history, saved=saved, first_run=first_run, clock=self.clock
+            )
+            if pushed is not None:  # a listen or tables guard
+                self.guards.append(_GuardRun(index=gi, config=g, runs=runs, source=pushed))
+                continue
             pattern = g.history_glob if self.history else g.tail_glob
             if not pattern:
                 continue
@@ -175,6 +183,10 @@ class Engine:
                 source = LiveFollower(full, saved, first_run=first_run)
                 dirs.append(full)
             self.guards.append(_GuardRun(index=gi, config=g, runs=runs, source=source))
+        if self.history:
+            workers = self.workers if self.workers >= 0 else self._auto_workers()
+            if workers > 0:
+                self.pool = ParsePool(cfg, self.locales, workers)
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
             # "start at the end" into "start at 0" on the next run.
@@ -183,6 +195,15 @@ class Engine:
         if dirs:
             self.watcher = DirWatcher(sorted(set(dirs)))
             self.watcher.start()
+
+    def _auto_workers(self) -> int:
+        """One parse worker for a replay big enough to repay its start-up (~0.3 s)."""
+        if (os.cpu_count() or 1) < 2:
+            return 0
+        size = sum(
+            os.path.getsize(f) for g in self.guards for f in getattr(g.source, "files", ())
+        )
+        return 1 if size >= AUTO_WORKERS_BYTES else 0
 
     def _restore(self) -> None:
         """Continue the windows and the abnormal memory where the last run stopped."""
@@ -261,6 +282,8 @@ class Engine:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
+        for g in self.guards:
+            g.source.close()  # receivers free their sockets, tailers their files
 
     def close(self) -> None:
         self._stop_sources()
@@ -447,7 +470,7 @@ class Engine:
         files = [
             FileStats(f.path, f.offset, f.size, f.lines_read)
             for g in self.guards
-            if isinstance(g.source, LiveFollower)
+            if not isinstance(g.source, HistoryReader)
             for f in g.source.files
         ]
         parsers = {
