@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alser_tui.engine import ingest
 from alser_tui.engine.stats_sql import check_stats_sql
 
 if TYPE_CHECKING:
@@ -141,6 +142,13 @@ class GuardConfig:
     format: str = "als"
     enabled: bool = True
     name: str = ""
+    # Pushed logs and database tables instead of files (see engine/ingest.py).
+    listen: str = ""
+    program: str = ""
+    spool_dir: str = ""
+    tables: str = ""
+    dsn: str = ""
+    password_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +382,7 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
     guards: list[GuardConfig] = []
     for i, table in enumerate(top.get("guards", list, [])):
         guards.append(_parse_guard(file, f"guards[{i}]", table, seen))
+    ingest.check_listeners(file, guards)
 
     from alser_tui.engine.notify.config import parse_delivery  # it imports this module
 
@@ -401,9 +410,9 @@ def _parse_guard(file: str, path: str, table: Any, parser_ids: dict[str, int]) -
         format=r.choice("format", FORMATS, "als"),
         enabled=r.get("enabled", bool, True),
         name=r.get("name", str, ""),
+        **{k: r.get(k, str, "") for k in INGEST_KEYS},
     )
-    if not g.tail_glob and not g.history_glob:
-        raise r.error("tail_glob", "a guard needs tail_glob or history_glob")
+    g = ingest.check_guard(r, g)
     for key in ("tail_glob", "history_glob"):
         value = getattr(g, key)
         if value and ("\0" in value or not _glob_ok(value)):
@@ -420,6 +429,9 @@ def _parse_guard(file: str, path: str, table: Any, parser_ids: dict[str, int]) -
     if not g.name:
         g = replace(g, name=Path(g.tail_glob or g.history_glob).name)
     return g
+
+
+INGEST_KEYS = ("listen", "program", "spool_dir", "tables", "dsn", "password_env")
 
 
 def _glob_ok(pattern: str) -> bool:
