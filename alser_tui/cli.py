@@ -202,7 +202,9 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
     from alser_tui.engine.notify.manager import delivery_for
 
     delivery = None if args.dry_run else delivery_for(config, replay=args.history)
-    printer = HeadlessPrinter(config, json_lines=args.json, tick=args.tick, delivery=delivery)
+    printer = HeadlessPrinter(
+        config, json_lines=args.json, tick=args.tick, delivery=delivery, live=not args.history
+    )
     engine.subscribe(printer)
     if delivery is not None:
         engine.subscribe(delivery)

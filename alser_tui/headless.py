@@ -37,9 +37,11 @@ class HeadlessPrinter:
         tick: float = 0,
         bell: bool | None = None,
         delivery: Any = None,
+        live: bool = True,
     ) -> None:
         self.config = config
         self.delivery = delivery
+        self.live = live
         self.json = json_lines
         self.out = out or sys.stdout
         self.err = err or sys.stderr
@@ -75,6 +77,9 @@ class HeadlessPrinter:
 
     def _json(self, obj: dict[str, Any]) -> None:
         self.out.write(orjson.dumps(obj, default=str).decode() + "\n")
+        if self.live:
+            # A pipe is block-buffered: a consumer (jq, a test) must see each event now.
+            self.out.flush()
 
     def window(self, ev: WindowClosed) -> None:
         if self.json:
