@@ -167,7 +167,8 @@ class HeadlessPrinter:
             f"[{time.strftime('%H:%M:%S', time.localtime(st.time))}] lines {st.lines:,}"
             f" ({st.lines_per_s:,.0f}/s) parsed {st.parsed:,} rejected {st.rejected:,}"
             f" late {st.late:,} malformed {st.malformed:,} files {len(st.files)}"
-            f" rss {_mb(st.rss)}"
+            + (f" ({len(st.unguarded)} unguarded)" if st.unguarded else "")
+            + f" rss {_mb(st.rss)}"
         )
 
     def finished(self, ev: Finished) -> None:

@@ -186,12 +186,23 @@ class _Converter:
         for k in ("tail_glob", "history_glob"):
             if isinstance(t.get(k), str) and t[k]:
                 out[k] = t[k]
-        if "tables" in t:
-            self.note(
-                f"{where}.tables", "database sources are not converted; add the guard by hand"
-            )
+        if isinstance(t.get("tables"), str) and t["tables"]:
+            out.pop("tail_glob", None)  # one live source per guard: the tables
+            out["tables"] = t["tables"]
+            dsn = t.get("dsn")
+            if isinstance(dsn, str) and dsn:
+                out["dsn"] = dsn
+            else:
+                # The original's database settings were not part of its config file.
+                out["dsn"] = "mysql://USER@HOST:3306/DATABASE"
+                out["enabled"] = False
+                self.note(
+                    f"{where}.tables",
+                    "converted disabled with a placeholder dsn: set dsn (and password_env"
+                    " for the password), then remove enabled = false",
+                )
         if not out:
-            self.note(where, "no tail_glob or history_glob; skipped")
+            self.note(where, "no tail_glob, history_glob or tables; skipped")
             return None
         ids = []
         for pid in t.get("parsers", []) if isinstance(t.get("parsers"), list) else []:
@@ -208,7 +219,7 @@ class _Converter:
         if isinstance(t.get("enabled"), bool) and not t["enabled"]:
             out["enabled"] = False
         for k in t:
-            if k not in ("tail_glob", "history_glob", "parsers", "enabled", "tables"):
+            if k not in ("tail_glob", "history_glob", "parsers", "enabled", "tables", "dsn"):
                 self.note(f"{where}.{k}", "unknown key, not mapped")
         return out
 
@@ -228,6 +239,9 @@ class _Converter:
         kind = CLASSES.get(cls) if isinstance(cls, str) else None
         if kind is None:
             self.note(f"{where}.class", f"unknown class {cls!r}; parser skipped")
+            return None
+        if old_id in self.ids or old_id in self.taken_ids:
+            self.note(where, "a second parser with this id; skipped (the first one is kept)")
             return None
         new_id = sanitize_name(old_id, self.taken_ids) if not _IDENT.match(old_id) else old_id
         if new_id != old_id:

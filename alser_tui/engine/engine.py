@@ -21,6 +21,7 @@ from alser_tui.engine.events import (
     ParserStats,
     ShownRow,
     Stats,
+    UnguardedFiles,
     WindowClosed,
 )
 from alser_tui.engine.parallel import ParsePool
@@ -32,6 +33,7 @@ from alser_tui.engine.sources.history import HistoryReader
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
 from alser_tui.engine.store import Aggregate, Store
+from alser_tui.engine.unguarded import UnguardedTracker
 from alser_tui.engine.windows import WindowClock, window_start
 
 try:  # psutil gives the current RSS; fall back to the peak from getrusage.
@@ -44,6 +46,11 @@ except Exception:  # pragma: no cover - psutil is a dependency
 Subscriber = Callable[[Event], None]
 # Replays above this size get a parse worker process (bench/RESULTS.md: +5-20% lines/s).
 AUTO_WORKERS_BYTES = 32 * 1024 * 1024
+
+
+def _source_error(source: Any) -> str:
+    """The receivers' and table sources' last trouble ("" when none or for files)."""
+    return str(getattr(source, "last_error", "") or "")
 
 
 def current_rss() -> int:
@@ -111,6 +118,7 @@ class Engine:
         self._rate = 0.0
         self.store: Store | None = None
         self.watcher: DirWatcher | None = None
+        self.unguarded: UnguardedTracker | None = None
         self.runs: dict[str, _ParserRun] = {}
         self.guards: list[_GuardRun] = []
         self._current_file = ""
@@ -195,6 +203,13 @@ class Engine:
         if dirs:
             self.watcher = DirWatcher(sorted(set(dirs)))
             self.watcher.start()
+        if not self.history:
+            gcs = [g.config for g in self.guards]
+            self.unguarded = UnguardedTracker(
+                [str(cfg.resolve(g.tail_glob)) for g in gcs if g.tail_glob],
+                [str(cfg.resolve(p)) for g in gcs for p in (g.tail_glob, g.history_glob) if p],
+                cfg.engine.glob_interval,
+            )
 
     def _auto_workers(self) -> int:
         """One parse worker for a replay big enough to repay its start-up (~0.3 s)."""
@@ -257,6 +272,8 @@ class Engine:
                             g.source.rescan()
                         last_scan = time.monotonic()
                         rescan_wanted = False
+                    if self.unguarded is not None and self.unguarded.due():
+                        self.check_unguarded()
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.emit(self.stats())
                     last_stats = time.monotonic()
@@ -458,6 +475,17 @@ class Engine:
         if alarms:
             self._raise(alarms)
 
+    def check_unguarded(self) -> tuple[str, ...]:
+        """Rescan the watched directories for files no guard covers; announce new ones."""
+        tracker = self.unguarded
+        if tracker is None:
+            return ()
+        first = not tracker.scanned
+        new = tracker.scan()
+        if new:
+            self.emit(UnguardedFiles(tracker.files, tuple(new), first))
+        return tracker.files
+
     # ------------------------------------------------------------------ stats
 
     def stats(self) -> Stats:
@@ -495,7 +523,9 @@ class Engine:
             rss=current_rss(),
             catching_up=not all(g.caught_up for g in self.guards),
             current_file=self._current_file,
-            errors=tuple(self.errors),
+            # A database that is down, a spool that cannot be written: shown, never fatal.
+            errors=(*self.errors, *[e for g in self.guards if (e := _source_error(g.source))]),
+            unguarded=self.unguarded.files if self.unguarded is not None else (),
         )
 
     # ------------------------------------------------------------------ queries (any thread)

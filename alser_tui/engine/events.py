@@ -64,6 +64,8 @@ class Stats:
     catching_up: bool
     current_file: str = ""
     errors: tuple[str, ...] = field(default_factory=tuple)
+    # Files in the watched directories that no guard covers (live mode).
+    unguarded: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def parsed(self) -> int:
@@ -86,4 +88,14 @@ class Finished:
     reason: str = ""
 
 
-Event = WindowClosed | AlarmRaised | Stats | Finished
+@dataclass(frozen=True, slots=True)
+class UnguardedFiles:
+    """Files in the watched directories that no guard covers. ``new`` appeared since the
+    last such event; the first one (``first``) lists every file found at start."""
+
+    files: tuple[str, ...]
+    new: tuple[str, ...]
+    first: bool = False
+
+
+Event = WindowClosed | AlarmRaised | Stats | Finished | UnguardedFiles

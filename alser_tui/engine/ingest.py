@@ -168,7 +168,7 @@ def open_source(
 
         spool = str(config.resolve(g.spool_dir)) if g.spool_dir else ""
         return ReceiverSource(g.listen, program=g.program, spool_dir=spool, family=g.name)
-    if g.tables:
+    if g.tables and not history:  # a replay reads the guard's history_glob, if any
         from alser_tui.engine.sources.tables import TableSource
 
         dsn = parse_dsn(g.dsn)
@@ -180,7 +180,6 @@ def open_source(
             password_env=g.password_env,
             saved=saved,
             first_run=first_run,
-            history=history,
             clock=clock,
         )
     return None

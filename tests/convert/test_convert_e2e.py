@@ -303,7 +303,13 @@ def test_every_key_maps_or_is_reported(tmp_path: Path, capsys: pytest.CaptureFix
         60,
         [0, 1, 2, 3],
     )
-    assert [g["parsers"] for g in doc["guards"]] == [["Pay", "Revenue"], ["Kernal"]]
+    assert [g["parsers"] for g in doc["guards"]] == [["Pay", "Revenue"], ["Kernal"], ["Pay"]]
+    assert doc["guards"][2] == {
+        "tables": "log_%",
+        "dsn": "mysql://USER@HOST:3306/DATABASE",
+        "enabled": False,
+        "parsers": ["Pay"],
+    }
     for expected in (
         "unguarded_mail: unknown top-level key",
         "mail.smtp_relay: unknown key",
@@ -314,7 +320,7 @@ def test_every_key_maps_or_is_reported(tmp_path: Path, capsys: pytest.CaptureFix
         "parser Kernal.keys: hostline parsers have fixed columns",
         "parser Broken.msg_regex: not a valid Python regex",
         "parser Weird.class: unknown class 'XmlCollectorParser'; parser skipped",
-        "guards[2].tables: database sources are not converted",
+        "guards[2].tables: converted disabled with a placeholder dsn",
         "guards[3]: feeds no converted parser; skipped",
     ):
         assert expected in notes, expected
@@ -330,3 +336,28 @@ def test_syntax_error_exits_2_with_line_and_column(
     assert "bad.cf: line 3, column 21: expected ','" in err
     assert main(["convert", str(tmp_path / "missing.cf")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_ids_are_made_valid_and_duplicates_left_out() -> None:
+    from alser_tui.convert import convert as convert_doc
+    from alser_tui.convert import loads
+
+    doc = loads(
+        """
+        parsers: [
+            { id: "A", class: "JsonCollectorParser", keys: [ { name: "x" } ] }
+            { id: "A", class: "JsonCollectorParser", keys: [ { name: "y" } ] }
+            { id: "web-errors", class: "JsonCollectorParser", keys: [ { name: "z.0.raw" } ] }
+        ]
+        guards: [ { tail_glob: "x/*", parsers: [ "A", "web-errors" ] } ]
+        """
+    )
+    result = convert_doc(doc)
+    parsed = tomllib.loads(result.text)
+    assert [p["id"] for p in parsed["parsers"]] == ["A", "web_errors"]
+    assert parsed["guards"][0]["parsers"] == ["A", "web_errors"]
+    # "raw" is a column the store keeps for itself: the field gets another name.
+    assert parsed["parsers"][1]["fields"] == [{"name": "raw_", "path": "z.0.raw"}]
+    assert "parser A: a second parser with this id; skipped (the first one is kept)" in result.notes
+    assert "parser web-errors.id: renamed to 'web_errors' (ids name SQLite tables)" in result.notes
+    assert not any(n.startswith("output:") for n in result.notes)

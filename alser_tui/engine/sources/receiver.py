@@ -244,7 +244,7 @@ class ReceiverSource:
         self._queued_lines = 0
         self._stats: dict[int, _ConnStat] = {}
         self._closed = False
-        self.errors: list[str] = []
+        self.last_error = ""  # the spool's last trouble (the guard keeps receiving)
         self._spool = _Spool(spool_dir, spool_family(program, family)) if spool_dir else None
         self._listener = _attach(self.endpoint, self, max_line_bytes, max_connections)
 
@@ -287,7 +287,9 @@ class ReceiverSource:
             self._lock.notify_all()
         if self._spool is not None:
             # Only this (listener) thread writes the spool: no lock needed, none held.
-            self._spool.write(lines, self.errors)
+            problem = self._spool.write(lines)
+            if problem:
+                self.last_error = problem
         return True
 
     def count(self, conn: int, path: str, peer: str, what: str, n: int = 1) -> None:
@@ -411,23 +413,34 @@ class _Spool:
         self.family = family
         self._day = ""
         self._file: Any = None
+        self._lock = threading.Lock()  # the listener writes, the engine's close() closes
+        self._closed = False
 
-    def write(self, lines: list[str], errors: list[str]) -> None:
-        day = time.strftime("%Y%m%d", time.gmtime())
-        try:
-            if day != self._day:
-                self.close()
-                self.dir.mkdir(parents=True, exist_ok=True)
-                self._file = open(self.dir / f"{self.family}.{day}.log", "a", encoding="utf-8")
-                self._day = day
-            self._file.write("".join(line + "\n" for line in lines))
-            self._file.flush()
-        except OSError as exc:
-            # The live guard keeps working without its spool; the error is shown once.
-            if len(errors) < 10:
-                errors.append(f"spool {self.dir}: {exc.strerror or exc}")
+    def write(self, lines: list[str]) -> str:
+        """Append lines; returns the problem, or "" when they were written."""
+        with self._lock:
+            if self._closed:
+                return ""
+            day = time.strftime("%Y%m%d", time.gmtime())
+            try:
+                if day != self._day:
+                    self._close_file()
+                    self.dir.mkdir(parents=True, exist_ok=True)
+                    path = self.dir / f"{self.family}.{day}.log"
+                    self._file = open(path, "a", encoding="utf-8")
+                    self._day = day
+                self._file.write("".join(line + "\n" for line in lines))
+                self._file.flush()
+            except OSError as exc:
+                return f"spool {self.dir}: {exc.strerror or exc}"
+            return ""
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._close_file()
+
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -506,13 +519,15 @@ class _Listener:
             sock.bind(ep.path)
             sock.listen(64)
             return sock
-        infos = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
-        family = infos[0][0]
         kind = socket.SOCK_DGRAM if ep.transport == "udp" else socket.SOCK_STREAM
+        family, _, _, _, addr = socket.getaddrinfo(ep.host, ep.port, type=kind)[0]
         sock = socket.socket(family, kind)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((ep.host, ep.port))
+            if kind == socket.SOCK_STREAM:
+                # A restart may rebind at once despite TIME_WAIT. (Not for UDP, where Linux
+                # would let a second instance share the port and split the traffic.)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
             if kind == socket.SOCK_STREAM:
                 sock.listen(64)
         except OSError:
