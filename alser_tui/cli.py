@@ -32,6 +32,10 @@ def build_argparser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="alser-tui",
         description="Guards a central log server: tails log files, counts events per window, raises alarms.",
+        epilog=(
+            "other commands: alser-tui convert OLD.cf (the Go tool's config to TOML), "
+            "alser-tui silence add|list|rm, alser-tui outbox (each takes --help)"
+        ),
     )
     ap.add_argument(
         "-c", "--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)"
