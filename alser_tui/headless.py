@@ -12,7 +12,14 @@ from rich.text import Text
 
 from alser_tui.engine.alarms import Alarm
 from alser_tui.engine.config import Config
-from alser_tui.engine.events import AlarmRaised, Event, Finished, Stats, WindowClosed
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Event,
+    Finished,
+    Stats,
+    UnguardedFiles,
+    WindowClosed,
+)
 from alser_tui.sanitize import clean
 
 
@@ -72,6 +79,8 @@ class HeadlessPrinter:
             self.progress(event)
         elif isinstance(event, Finished):
             self.finished(event)
+        elif isinstance(event, UnguardedFiles):
+            self.unguarded(event)
 
     # ------------------------------------------------------------------ json
 
@@ -140,6 +149,22 @@ class HeadlessPrinter:
             + Text(clean(a.text), style=style)
         )
         self.ring()
+
+    def unguarded(self, ev: UnguardedFiles) -> None:
+        """Files in the watched directories that no guard covers: the new ones, on one line."""
+        if self.json:
+            self._json({"type": "unguarded", "files": list(ev.files), "new": list(ev.new)})
+            return
+        n = len(ev.new)
+        what = f"{n} file{'s' if n != 1 else ''} no guard covers"
+        if not ev.first:
+            what = "new: " + what
+        if len(ev.files) > n:
+            what += f" ({len(ev.files)} in all)"
+        names = ", ".join(clean(p) for p in ev.new)
+        self.console.print(
+            Text(f"{_fmt_time(time.time())} [unguarded] ", style="bold") + Text(f"{what}: {names}")
+        )
 
     def ring(self) -> None:
         # One bell per alarm burst, at most once a second, never per line.

@@ -149,6 +149,10 @@ class GuardConfig:
     tables: str = ""
     dsn: str = ""
     password_env: str = ""
+    # Bounds of a listen guard: bytes per line, open connections, lines queued.
+    max_line: int = ingest.MAX_LINE
+    max_connections: int = ingest.MAX_CONNECTIONS
+    queue_lines: int = ingest.QUEUE_LINES
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +415,7 @@ def _parse_guard(file: str, path: str, table: Any, parser_ids: dict[str, int]) -
         enabled=r.get("enabled", bool, True),
         name=r.get("name", str, ""),
         **{k: r.get(k, str, "") for k in INGEST_KEYS},
+        **ingest.receiver_limits(r),
     )
     g = ingest.check_guard(r, g)
     for key in ("tail_glob", "history_glob"):

@@ -6,6 +6,9 @@ it falls back to the file sources. Keys (see conf/alser.toml for examples)::
     listen = "syslog+tcp://127.0.0.1:5140"  # tcp:// unix:// (ALS lines) udp:// syslog+tcp://
     program = "phperror"                     # syslog app-name / tag this guard takes
     spool_dir = "/data/als/spool"            # also append received lines to FAMILY.YYYYMMDD.log
+    max_line = 65536                         # bytes; longer lines are cut and counted
+    max_connections = 64                     # more are closed at once and counted
+    queue_lines = 100000                     # lines waiting for the engine; then backpressure
 
     tables = "log_%"                         # SHOW TABLES LIKE / sqlite LIKE pattern
     dsn = "mysql://alser@db1:3306/logs"      # or "sqlite:///var/lib/logs.db"
@@ -20,7 +23,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from alser_tui.engine.sources.receiver import parse_listen, spool_family, spool_glob
+from alser_tui.engine.sources.receiver import (
+    MAX_CONNECTIONS,
+    MAX_LINE_BYTES,
+    QUEUE_LINES,
+    parse_listen,
+    spool_family,
+    spool_glob,
+)
 
 if TYPE_CHECKING:
     from alser_tui.engine.config import Config, GuardConfig, _Reader
@@ -28,6 +38,26 @@ if TYPE_CHECKING:
 
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROGRAM = re.compile(r"^[^\s:\[\]]{1,64}$")
+
+# The receiver's bounds (guard keys) and their defaults.
+MAX_LINE = MAX_LINE_BYTES
+# key -> (default, minimum, maximum, what it counts)
+LIMITS: dict[str, tuple[int, int, int, str]] = {
+    "max_line": (MAX_LINE, 64, 16 << 20, "bytes"),
+    "max_connections": (MAX_CONNECTIONS, 1, 10_000, "connections"),
+    "queue_lines": (QUEUE_LINES, 1, 10_000_000, "lines"),
+}
+
+
+def receiver_limits(r: _Reader) -> dict[str, int]:
+    """A guard's max_line, max_connections and queue_lines: integers within their bounds."""
+    out: dict[str, int] = {}
+    for key, (default, low, high, unit) in LIMITS.items():
+        value = r.integer(key, default)
+        if not low <= value <= high:
+            raise r.error(key, f"must be {low}..{high:,} {unit}, got {value:,}")
+        out[key] = value
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +130,10 @@ def check_guard(r: _Reader, g: GuardConfig) -> GuardConfig:
     elif g.program or g.spool_dir:
         key = "program" if g.program else "spool_dir"
         raise r.error(key, "only a guard with listen takes it")
+    else:
+        for key in LIMITS:
+            if key in r.table:
+                raise r.error(key, "only a guard with listen takes it")
     if g.program and not _PROGRAM.match(g.program):
         raise r.error("program", f"not a syslog program name: {g.program!r}")
     if g.spool_dir and "\0" in g.spool_dir:
@@ -129,7 +163,8 @@ def check_guard(r: _Reader, g: GuardConfig) -> GuardConfig:
 
 
 def check_listeners(file: str, guards: list[GuardConfig]) -> None:
-    """Guards sharing an address must agree on its protocol; spools must not collide."""
+    """Guards sharing an address must agree on its protocol and its bounds (one socket, one
+    max_line and max_connections; queue_lines is each guard's own); spools must not collide."""
     from alser_tui.engine.config import ConfigError
 
     seen: dict[Any, tuple[int, bool]] = {}
@@ -144,6 +179,15 @@ def check_listeners(file: str, guards: list[GuardConfig]) -> None:
                 raise ConfigError(
                     file, f"guards[{i}].listen", f"guards[{other[0]}] uses it with another protocol"
                 )
+            first = guards[other[0]]
+            for key in ("max_line", "max_connections"):
+                if getattr(g, key) != getattr(first, key):
+                    raise ConfigError(
+                        file,
+                        f"guards[{i}].{key}",
+                        f"guards[{other[0]}] shares the address with {key} = {getattr(first, key)}"
+                        f"; give both the same",
+                    )
         if g.spool_dir:
             key = (g.spool_dir, spool_family(g.program, g.name))
             j = spools.setdefault(key, i)
@@ -167,7 +211,15 @@ def open_source(
         from alser_tui.engine.sources.receiver import ReceiverSource
 
         spool = str(config.resolve(g.spool_dir)) if g.spool_dir else ""
-        return ReceiverSource(g.listen, program=g.program, spool_dir=spool, family=g.name)
+        return ReceiverSource(
+            g.listen,
+            program=g.program,
+            spool_dir=spool,
+            family=g.name,
+            max_line_bytes=g.max_line,
+            max_connections=g.max_connections,
+            queue_lines=g.queue_lines,
+        )
     if g.tables and not history:  # a replay reads the guard's history_glob, if any
         from alser_tui.engine.sources.tables import TableSource
 

@@ -38,9 +38,6 @@ class UnguardedTracker:
 
     def scan(self) -> list[str]:
         """Rescan now; returns the unguarded files not seen by an earlier scan."""
-        covered: set[str] = set()
-        for pattern in self.all_globs:
-            covered.update(os.path.normpath(p) for p in glob.glob(pattern))
         found: list[str] = []
         for d in self.directories():
             try:
@@ -52,9 +49,16 @@ class UnguardedTracker:
                     regular = e.is_file()
                 except OSError:
                     continue
-                path = os.path.normpath(e.path)
-                if regular and path not in covered:
-                    found.append(path)
+                if regular:
+                    found.append(os.path.normpath(e.path))
+        # The globs after the directories: a log created in between is in both lists, so one
+        # that appears while we scan is never reported as unguarded (a false notice on the
+        # channels). A covered file that went away in between no longer matches a glob; the
+        # existence check drops it.
+        covered: set[str] = set()
+        for pattern in self.all_globs:
+            covered.update(os.path.normpath(p) for p in glob.glob(pattern))
+        found = [p for p in found if p not in covered and os.path.lexists(p)]
         self.files = tuple(sorted(found))
         new = [p for p in self.files if p not in self._seen]
         # Forget what went away, so a file that comes back is new again.

@@ -12,6 +12,8 @@ of hours. A short example::
     quiet_hours = "22:00-07:00" # default for every channel
     default_channels = ["mail"] # where alarms no route matches go (default: all channels
                                 # when there are no routes, else none)
+    unguarded_notices = true    # a notice when files no guard covers appear (and the
+                                # list once at start); routed as kind "notice"
     [delivery.parsers.PhpError]
     realert = "30m"
 
@@ -33,10 +35,15 @@ of hours. A short example::
 
     [[routes]]
     parser = "PhpError"         # a parser id or a list; absent: any
-    kind = ["threshold"]        # threshold | abnormal | instant | dropped
+    kind = ["threshold"]        # threshold | abnormal | instant | dropped | notice
     min_severity = 10
     channels = ["ops", "mail"]
     continue = false            # true: later routes may add channels
+
+Notices (kind "notice": an unguarded file appeared) have no parser and severity 0, so only
+routes without ``parser`` and ``min_severity`` (or with ``kind = "notice"``) take them;
+otherwise they go to ``default_channels``. They wait out quiet hours and join a digest
+channel's next digest, but have no lifecycle (never firing, never resolved).
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ from alser_tui.engine.config import ConfigError, _hint, _Reader
 TOP_KEYS = ("delivery", "channels", "routes")
 CHANNEL_TYPES = ("email", "irc", "webhook", "exec", "desktop", "bell")
 ALARM_KINDS = ("threshold", "abnormal", "instant", "dropped")
+# What a route may select: the alarm kinds and notices (not alarms: no lifecycle).
+ROUTE_KINDS = (*ALARM_KINDS, "notice")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -223,6 +232,7 @@ class DeliveryConfig:
     catch_up_lag: float = 600.0
     db: str = "delivery.db"
     parsers: dict[str, ParserDelivery] = field(default_factory=dict)
+    unguarded_notices: bool = True
 
     def channel(self, name: str) -> ChannelConfig:
         for c in self.channels:
@@ -295,6 +305,7 @@ def parse_delivery(
         {
             "default_channels", "realert", "resolve_after", "catch_up", "catch_up_lag",
             "quiet_hours", "quiet_min_severity", "retry_min", "retry_max", "db", "parsers",
+            "unguarded_notices",
         }
     )  # fmt: skip
     defaults = {
@@ -331,10 +342,10 @@ def parse_delivery(
                 raise ConfigError(file, where, f"parser {p!r} is not defined{_hint(p, parser_ids)}")
         kinds = _one_or_many(r, "kind")
         for j, k in enumerate(kinds):
-            if k not in ALARM_KINDS:
+            if k not in ROUTE_KINDS:
                 where = r.key("kind") + (f"[{j}]" if isinstance(r.table["kind"], list) else "")
                 raise ConfigError(
-                    file, where, f"must be one of {', '.join(ALARM_KINDS)}; got {k!r}"
+                    file, where, f"must be one of {', '.join(ROUTE_KINDS)}; got {k!r}"
                 )
         chans = r.strings("channels")
         if "channels" not in r.table:
@@ -383,6 +394,7 @@ def parse_delivery(
         catch_up_lag=_duration(d, "catch_up_lag", 600.0, minimum=0),
         db=db,
         parsers=per_parser,
+        unguarded_notices=d.get("unguarded_notices", bool, True),
     )
 
 

@@ -1,4 +1,5 @@
-"""delivery.db: the outbox, held digest items, silences, acknowledgements and alert state.
+"""delivery.db: the outbox, held digest items, silences, acknowledgements, alert state and
+what notices were already sent about.
 
 A file of its own in the data dir, so delivery never contends with the engine's writer and
 the `silence` / `outbox` commands can use it while an instance runs.
@@ -66,6 +67,12 @@ CREATE TABLE IF NOT EXISTS alerts (
     window INTEGER NOT NULL,
     last_sent REAL,
     channels TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS notices_seen (
+    topic TEXT NOT NULL,          -- unguarded
+    item TEXT NOT NULL,           -- what a notice was sent about (a path)
+    created REAL NOT NULL,
+    PRIMARY KEY (topic, item)
 );
 """
 

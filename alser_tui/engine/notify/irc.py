@@ -19,9 +19,16 @@ from typing import Any
 
 from alser_tui.engine.notify.base import DeliveryError, Sender
 from alser_tui.engine.notify.config import IrcConfig
-from alser_tui.engine.notify.render import group_line, one_line
+from alser_tui.engine.notify.render import NOTICE, group_line, one_line
 
-_COLOURS = {"threshold": "04", "abnormal": "07", "instant": "08", "dropped": "06", "resolved": "03"}
+_COLOURS = {
+    "threshold": "04",
+    "abnormal": "07",
+    "instant": "08",
+    "dropped": "06",
+    "resolved": "03",
+    "notice": "12",
+}
 # Replies that mean a JOIN cannot succeed.
 _JOIN_ERRORS = {"403", "405", "471", "473", "474", "475", "477"}
 
@@ -79,7 +86,7 @@ def _fit(text: str, limit: int) -> int:
 def irc_lines(doc: dict[str, Any], cfg: IrcConfig) -> list[str]:
     head = one_line(doc)
     if doc["type"] != "digest":
-        kind = "resolved" if doc["type"] == "resolved" else doc["alarm"]["kind"]
+        kind = doc["type"] if doc["type"] in ("resolved", NOTICE) else doc["alarm"]["kind"]
         return [_colour(x, kind, cfg) for x in split_text(head, cfg.max_line, cfg.max_lines)]
     out = split_text(head, cfg.max_line, 1)
     groups = doc["groups"]
@@ -87,6 +94,13 @@ def irc_lines(doc: dict[str, Any], cfg: IrcConfig) -> list[str]:
         out += [_colour(x, g["kind"], cfg) for x in split_text(group_line(g), cfg.max_line, 1)]
     if len(groups) > cfg.max_lines:
         out.append(f"… and {len(groups) - cfg.max_lines} more groups")
+    # Notices (an unguarded file appeared) after the alarms, one line each, as room allows.
+    notices = doc.get("notices", [])
+    room = max(0, cfg.max_lines - len(groups))
+    for n in notices[:room]:
+        out += [_colour(x, NOTICE, cfg) for x in split_text(one_line(n), cfg.max_line, 1)]
+    if len(notices) > room:
+        out.append(f"… and {len(notices) - room} more notices")
     return out
 
 

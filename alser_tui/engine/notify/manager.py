@@ -17,7 +17,14 @@ from typing import Any
 
 from alser_tui.engine.alarms import ABNORMAL, THRESHOLD, Alarm
 from alser_tui.engine.config import Config
-from alser_tui.engine.events import AlarmRaised, Event, Finished, Stats, WindowClosed
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Event,
+    Finished,
+    Stats,
+    UnguardedFiles,
+    WindowClosed,
+)
 from alser_tui.engine.notify.base import Sender
 from alser_tui.engine.notify.config import (
     BellConfig,
@@ -46,7 +53,13 @@ from alser_tui.engine.notify.lifecycle import (
     group_key,
 )
 from alser_tui.engine.notify.outbox import ChannelWorker, Outbox
-from alser_tui.engine.notify.render import alarm_message, resolved_message
+from alser_tui.engine.notify.render import (
+    NOTICE,
+    UNGUARDED,
+    alarm_message,
+    resolved_message,
+    unguarded_notice,
+)
 
 CATCH_UP, QUIET, DIGEST = "catch-up", "quiet", "digest"
 
@@ -150,7 +163,7 @@ class Delivery:
         # this long (real seconds), so one backlog makes one digest, not two.
         self.catch_up_settle = 1.0
         self._last_lagging = float("-inf")
-        self.counts = {"alarms": 0, "notified": 0, "resolved": 0}
+        self.counts = {"alarms": 0, "notified": 0, "resolved": 0, "notices": 0}
         self._thread: threading.Thread | None = None
         self._started = False
         self._closed = False
@@ -266,6 +279,8 @@ class Delivery:
         elif isinstance(event, Finished):
             # The end of a replay says nothing about what resolved afterwards.
             self.end_catch_up()
+        elif isinstance(event, UnguardedFiles):
+            self._unguarded(event)
 
     def end_catch_up(self) -> None:
         self.catching_up = False
@@ -303,6 +318,38 @@ class Delivery:
                 if ch is not None and ch.config.send_resolved:
                     self._deliver(name, message, st.doc["severity"], now, resolution=True)
 
+    def _unguarded(self, ev: UnguardedFiles) -> None:
+        """A notice when files no guard covers appear. At start: the ones this site was not
+        told of before (the whole list on the first run), not the same list on every restart.
+        Files that went away are forgotten, so one that comes back is news again."""
+        if self.replay or not self.dc.unguarded_notices:
+            return
+        channels = tuple(c for c in self.dc.route("", NOTICE, 0) if c in self.channels)
+        if not channels:
+            return  # nobody told, nothing remembered: a channel added later gets the list
+        known = {
+            r["item"]
+            for r in self.db.query("SELECT item FROM notices_seen WHERE topic = ?", (UNGUARDED,))
+        }
+        fresh = [p for p in ev.new if not ev.first or p not in known]
+        now = self.clock()
+        if fresh:
+            self.counts["notices"] += 1
+            message = unguarded_notice(fresh, len(ev.files), now, at_start=ev.first)
+            for name in channels:
+                self._deliver(name, message, 0, now, notice=True)
+        # Recorded after the outbox has it: a crash in between repeats a notice, never loses one.
+        current = set(ev.files)
+        with self.db.tx() as con:
+            con.executemany(
+                "DELETE FROM notices_seen WHERE topic = ? AND item = ?",
+                [(UNGUARDED, p) for p in known - current],
+            )
+            con.executemany(
+                "INSERT OR IGNORE INTO notices_seen (topic, item, created) VALUES (?, ?, ?)",
+                [(UNGUARDED, p, now) for p in ev.new],
+            )
+
     def _deliver(
         self,
         name: str,
@@ -311,12 +358,20 @@ class Delivery:
         now: float,
         *,
         resolution: bool = False,
+        notice: bool = False,
     ) -> None:
         ch = self.channels.get(name)
         if ch is None:
             return
         if self.catching_up:
             self.outbox.hold(name, CATCH_UP, message, severity, now)
+            return
+        if ch.policy is not None and notice:
+            # Not an alarm: no severity threshold. A severity pool counts it as full, so it
+            # goes with the next digest its interval allows instead of waiting for alarms.
+            policy = ch.policy
+            weight = policy.cfg.severity_pool_size if isinstance(policy, SeverityPool) else 0
+            self.outbox.hold(name, DIGEST, message, weight, now)
             return
         if ch.policy is not None:
             if not resolution and not ch.policy.accept(severity):
@@ -414,6 +469,10 @@ class Delivery:
     def silences(self) -> list[Silence]:
         return self.lifecycle.active_silences(self.clock())
 
+    def acked(self) -> set[str]:
+        """Keys (``alarm_key``) acknowledged and not resolved yet, as stored."""
+        return {r["key"] for r in self.db.query("SELECT key FROM acks")}
+
     # ------------------------------------------------------------------ status
 
     def status(self) -> dict[str, ChannelStatus]:
@@ -465,9 +524,15 @@ class Delivery:
 
 
 def delivery_for(
-    config: Config, *, replay: bool = False, clock: Callable[[], float] = time.time
+    config: Config,
+    *,
+    replay: bool = False,
+    clock: Callable[[], float] = time.time,
+    always: bool = False,
+    data_dir: Path | None = None,
 ) -> Delivery | None:
-    """A Delivery when the config has channels, else None (for cli/headless/app wiring)."""
-    if config.delivery is None or not config.delivery.channels:
+    """A Delivery when the config has channels, else None (for cli/headless/app wiring).
+    ``always``: one without channels too (the console keeps its acks and silences in it)."""
+    if not always and (config.delivery is None or not config.delivery.channels):
         return None
-    return Delivery(config, replay=replay, clock=clock)
+    return Delivery(config, data_dir, replay=replay, clock=clock)
