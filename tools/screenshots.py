@@ -32,11 +32,15 @@ from alser_tui.demo import prepare_demo, write_history  # noqa: E402
 from alser_tui.engine.config import load_config  # noqa: E402
 from alser_tui.ui.app import AlserApp  # noqa: E402
 from alser_tui.ui.screens.drill import DrillScreen  # noqa: E402
+from alser_tui.ui.screens.event import EventScreen  # noqa: E402
 from alser_tui.ui.screens.help import HelpScreen  # noqa: E402
+from alser_tui.ui.screens.silence import SilencePicker  # noqa: E402
+from alser_tui.ui.screens.silences import SilencesScreen  # noqa: E402
 from alser_tui.ui.widgets.alarm_list import AlarmList  # noqa: E402
 
 START = 1_800_000_000  # 2027-01-15 08:00:00 UTC, a window boundary
 MINUTES = 5
+WALL = START + MINUTES * 60 + 30  # "now" for silences: their times are the same every run
 SETTLE_TIMEOUT = 30.0
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
@@ -46,7 +50,12 @@ async def _until(pilot: Pilot[int], cond: Callable[[], bool]) -> None:
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while not cond():
         if time.monotonic() > deadline:
-            raise SystemExit("screenshots: the console did not settle in time")
+            import inspect
+
+            raise SystemExit(
+                f"screenshots: the console did not settle in time: {inspect.getsource(cond)}"
+                f" (screen {type(pilot.app.screen).__name__})"
+            )
         await pilot.pause(0.05)
 
 
@@ -62,6 +71,42 @@ async def _drill(pilot: Pilot[int]) -> None:
     )
 
 
+async def _search(pilot: Pilot[int]) -> None:
+    """The drill-down with a filter and a search in force."""
+    await _drill(pilot)
+    await pilot.press("f", *"web-us-01", "enter")
+    await pilot.press("slash", *"08:04:5", "enter", "n")
+
+
+async def _event(pilot: Pilot[int]) -> None:
+    """One JSON event whole: the application exceptions (parser 3)."""
+    app = pilot.app
+    await pilot.press("3")
+    await _until(pilot, lambda: app.main.scope is not None and app.main.scope.parser == "Error")
+    await pilot.pause(0.3)
+    await _drill(pilot)
+    await pilot.press("enter")
+    await _until(pilot, lambda: isinstance(app.screen, EventScreen))
+
+
+async def _silence(pilot: Pilot[int], keys: tuple[str, ...], choice: str) -> None:
+    app = pilot.app
+    before = len(app.model.silences)
+    await pilot.press(*keys, "s")
+    await _until(pilot, lambda: isinstance(app.screen, SilencePicker))
+    await pilot.press(choice)
+    await _until(pilot, lambda: len(app.model.silences) > before)
+
+
+async def _silences(pilot: Pilot[int]) -> None:
+    """Two silences set from the console (a group for 1 h, an alarm's group until 09:00)."""
+    await _silence(pilot, ("j",), "2")
+    pilot.app.query_one(AlarmList).focus()
+    await _silence(pilot, ("j",), "4")
+    await pilot.press("S")
+    await _until(pilot, lambda: isinstance(pilot.app.screen, SilencesScreen))
+
+
 async def _alarms(pilot: Pilot[int]) -> None:
     pilot.app.query_one(AlarmList).focus()
     await pilot.press("j")
@@ -75,14 +120,20 @@ async def _help(pilot: Pilot[int]) -> None:
 SHOTS: list[tuple[str, tuple[int, int], Steps]] = [
     ("main", (160, 45), _main),
     ("drill-down", (160, 45), _drill),
+    ("drill-search", (160, 45), _search),
+    ("event-detail", (160, 45), _event),
     ("alarm-list", (160, 45), _alarms),
+    ("silences", (160, 45), _silences),
     ("help", (160, 45), _help),
     ("main-80x24", (80, 24), _main),
+    ("drill-80x24", (80, 24), _drill),
 ]
 
 
 async def shoot(config: Path, out: Path, name: str, size: tuple[int, int], steps: Steps) -> Path:
-    app = AlserApp(load_config(config), history=True, steady=True)
+    app = AlserApp(
+        load_config(config), history=True, steady=True, wall_clock=lambda: WALL, desktop=False
+    )
     async with app.run_test(size=size) as pilot:
         await _until(pilot, lambda: app.settled)
         await steps(pilot)
@@ -96,7 +147,13 @@ def to_png(svg: Path) -> Path | None:
     if tool is None:
         return None
     png = svg.with_suffix(".png")
-    subprocess.run([tool, "--zoom", "1", "-o", str(png), str(svg)], check=True)
+    # rsvg collapses the spaces Textual writes at the start of a text run (indented JSON,
+    # the gap after a styled word) unless told to keep them; browsers keep them anyway.
+    text = svg.read_text(encoding="utf-8").replace("<svg ", '<svg xml:space="preserve" ', 1)
+    with tempfile.NamedTemporaryFile("w", suffix=".svg", encoding="utf-8") as tmp:
+        tmp.write(text)
+        tmp.flush()
+        subprocess.run([tool, "--zoom", "1", "-o", str(png), tmp.name], check=True)
     return png
 
 
@@ -112,6 +169,9 @@ def main() -> int:
         config = prepare_demo(dest)
         write_history(dest, start_ts=START, minutes=MINUTES, seed=1)
         for name, size, steps in SHOTS:
+            # Each picture starts from nothing stored: no silence or ack from the one before.
+            for suffix in ("", "-wal", "-shm"):
+                (dest / "var" / f"delivery.db{suffix}").unlink(missing_ok=True)
             svg = asyncio.run(shoot(config, out, name, size, steps))
             png = None if args.no_png else to_png(svg)
             print(f"{svg}" + (f"  {png}" if png else ""))

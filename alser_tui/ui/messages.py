@@ -37,3 +37,22 @@ class QueryDone(Message):
         self.deliver = deliver
         self.result = result
         self.stamp = stamp
+
+
+class DeliveryOpened(Message):
+    """delivery.db is open (or could not be): what a previous run left in it."""
+
+    def __init__(self, snapshot: Any, error: str) -> None:
+        super().__init__()
+        self.snapshot = snapshot  # ui.delivery.Snapshot | None
+        self.error = error
+
+
+class ToastPosted(Message):
+    """``App.notify`` from any thread becomes a toast on the UI thread."""
+
+    def __init__(self, text: str, severity: str, timeout: float) -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+        self.timeout = timeout

@@ -7,16 +7,23 @@ does not depend on the event rate.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alser_tui.engine.alarms import ABNORMAL, DROPPED, INSTANT, THRESHOLD, Alarm, RowMarks
 from alser_tui.engine.config import Config, ParserConfig
 from alser_tui.engine.events import AlarmRaised, Event, Finished, ShownRow, Stats, WindowClosed
-from alser_tui.engine.store import GroupRow
 from alser_tui.ui.text import group_key
+
+if TYPE_CHECKING:
+    # Not before the first frame (see app.py): the store pulls in sqlite_utils, the
+    # lifecycle the delivery config; both load on the first alarm or query.
+    from alser_tui.engine.notify.lifecycle import Silence
+    from alser_tui.engine.store import GroupRow
 
 MAX_ALARMS = 2_000
 MAX_WINDOWS = 120  # per parser: sparkline history and remembered row marks
@@ -51,6 +58,8 @@ class AlarmEntry:
     seq: int
     alarm: Alarm
     acked: bool = False
+    key: str = ""  # the delivery's identity (parser, kind, group): acks are per key
+    silenced: int = 0  # the id of the silence that hushes it, 0: none
 
 
 @dataclass(slots=True)
@@ -87,11 +96,23 @@ class MarkedRow:
     threshold: bool
     abnormal: bool
     growth: float | None  # (amount - previous) / previous, when there is a previous
+    silenced: bool = False
+    pinned: bool = False  # not in the window's top N: shown because an alarm led here
+
+
+@dataclass(frozen=True, slots=True)
+class Notifiers:
+    """What the status line says about alarm delivery (from the query thread)."""
+
+    channels: tuple[str, ...] = ()  # one phrase per configured channel ("mail ok")
+    store_bytes: int | None = None
+    error: str = ""  # delivery could not start: acks and silences are not kept
 
 
 class ConsoleModel:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.clock = clock  # wall clock: silences run "for 1 h from now"
         self.parsers: dict[str, ParserView] = {p.id: ParserView(p) for p in config.parsers}
         self.alarms: deque[AlarmEntry] = deque(maxlen=MAX_ALARMS)
         self.stats: Stats | None = None
@@ -101,17 +122,21 @@ class ConsoleModel:
         self.events = 0
         self._seq = 0
         self.dirty: set[str] = set()
+        self.silences: list[Silence] = []
+        self.acked_keys: set[str] = set()
+        self.notifiers = Notifiers()
 
     # ------------------------------------------------------------------ feeding
 
     def apply(self, event: Event) -> int:
-        """Fold one engine event in; returns how many new alarms it brought."""
+        """Fold one engine event in; returns how many new alarms it brought that deserve a
+        sound (neither silenced nor acknowledged)."""
         self.events += 1
         if isinstance(event, WindowClosed):
             self._window(event)
         elif isinstance(event, AlarmRaised):
-            self._alarm(event.alarm)
-            return 1
+            e = self._alarm(event.alarm)
+            return 0 if e.acked or e.silenced else 1
         elif isinstance(event, Stats):
             self._stats(event)
         elif isinstance(event, Finished):
@@ -142,13 +167,21 @@ class ConsoleModel:
         while len(v.memory) > MAX_MEMORY:
             v.memory.popitem(last=False)
 
-    def _alarm(self, alarm: Alarm) -> None:
+    def _alarm(self, alarm: Alarm) -> AlarmEntry:
+        from alser_tui.engine.notify.lifecycle import alarm_doc, alarm_key
+
         self._seq += 1
-        self.alarms.append(AlarmEntry(self._seq, alarm))
+        key = alarm_key(alarm)
+        silence = self._silence_for(alarm_doc(alarm))
+        entry = AlarmEntry(
+            self._seq, alarm, key in self.acked_keys, key, silence.id if silence else 0
+        )
+        self.alarms.append(entry)
         v = self.parsers.get(alarm.parser)
         if v is not None and alarm.kind in (INSTANT, DROPPED):
             v.last_instant_start = max(v.last_instant_start or alarm.start, alarm.start)
         self.dirty.update(("alarms", "parsers"))
+        return entry
 
     def _stats(self, st: Stats, final: bool = False) -> None:
         self.stats = st
@@ -191,7 +224,8 @@ class ConsoleModel:
         return out
 
     def unacked(self) -> int:
-        return sum(1 for e in self.alarms if not e.acked)
+        """Alarms still asking for attention: a silenced one was answered already."""
+        return sum(1 for e in self.alarms if not e.acked and not e.silenced)
 
     def alarm(self, seq: int) -> AlarmEntry | None:
         for e in reversed(self.alarms):
@@ -199,23 +233,73 @@ class ConsoleModel:
                 return e
         return None
 
-    def ack(self, seq: int) -> bool:
+    def ack(self, seq: int) -> AlarmEntry | None:
+        """Acknowledge one alarm, and with it every alarm of its key (the delivery keeps acks
+        per parser, kind and group). Returns the entry, None when there was nothing to do."""
         e = self.alarm(seq)
         if e is None or e.acked:
-            return False
-        e.acked = True
-        self.dirty.add("alarms")
-        return True
+            return None
+        self.set_acked({e.key})
+        return e
 
-    def ack_all(self) -> int:
-        n = 0
+    def ack_all(self) -> list[AlarmEntry]:
+        """Acknowledge every alarm; returns one entry per newly acknowledged key."""
+        fresh: dict[str, AlarmEntry] = {}
         for e in self.alarms:
             if not e.acked:
+                fresh.setdefault(e.key, e)
+        self.set_acked(set(fresh))
+        return list(fresh.values())
+
+    def set_acked(self, keys: set[str]) -> int:
+        """These keys are acknowledged (here, or found in delivery.db)."""
+        new = keys - self.acked_keys
+        self.acked_keys |= keys
+        n = 0
+        for e in self.alarms:
+            if not e.acked and e.key in keys:
                 e.acked = True
                 n += 1
-        if n:
+        if n or new:
             self.dirty.add("alarms")
         return n
+
+    # ------------------------------------------------------------------ silences
+
+    def set_silences(self, silences: Sequence[Silence]) -> bool:
+        """The active silences (delivery.db's, as the query thread last read them)."""
+        fresh = sorted(silences, key=lambda s: s.id)
+        if fresh == self.silences:
+            return False
+        self.silences = fresh
+        from alser_tui.engine.notify.lifecycle import alarm_doc
+
+        for e in self.alarms:
+            s = self._silence_for(alarm_doc(e.alarm))
+            e.silenced = s.id if s else 0
+        self.dirty.update(("alarms", "silences"))
+        return True
+
+    def active_silences(self) -> list[Silence]:
+        now = self.clock()
+        return [s for s in self.silences if s.until > now]
+
+    def _silence_for(self, doc: dict[str, Any]) -> Silence | None:
+        if not self.silences:
+            return None
+        now = self.clock()
+        return next((s for s in self.silences if s.until > now and s.matches(doc)), None)
+
+    def group_silence(self, parser_id: str, group: dict[str, Any]) -> Silence | None:
+        """The silence that hushes this group's window alarms, if any."""
+        if not self.silences:
+            return None
+        for kind in (THRESHOLD, ABNORMAL, INSTANT):
+            doc = {"parser": parser_id, "kind": kind, "group": group, "text": ""}
+            s = self._silence_for(doc)
+            if s is not None:
+                return s
+        return None
 
     # ------------------------------------------------------------------ parsers
 
@@ -263,7 +347,8 @@ class ConsoleModel:
                     and (r.amount - prev) / prev >= p.abnormal_percent
                 )
             growth = (r.amount - prev) / prev if prev else None
-            out.append(MarkedRow(key, r.amount, r.group, threshold, abnormal, growth))
+            silenced = self.group_silence(parser_id, r.group) is not None
+            out.append(MarkedRow(key, r.amount, r.group, threshold, abnormal, growth, silenced))
         return out
 
 

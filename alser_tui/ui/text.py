@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.errors import StyleSyntaxError
 from rich.style import Style
 from rich.text import Text
@@ -97,3 +98,18 @@ def group_words(group: dict[str, Any], maxlen: int = 40) -> str:
             s = s[: maxlen - 1] + "…"
         parts.append(f"{k}={s}")
     return " ".join(parts)
+
+
+def show(widget: Any, content: str | Text, *, fixed: bool = True) -> bool:
+    """Put ``content`` in a Static only when it changed. A ``fixed`` widget's size does not
+    depend on its text, so no layout pass is asked for: a layout pass repaints the whole
+    screen, and these lines change several times a second. Returns whether it changed."""
+    text = content if isinstance(content, Text) else Text(content)
+    signature = (text.plain, str(text.style), tuple(text.spans))
+    last = getattr(widget, "_alser_shown", None)
+    if last == signature:
+        return False
+    resized = not fixed and (last is None or cell_len(last[0]) != text.cell_len)
+    widget._alser_shown = signature
+    widget.update(content, layout=resized)
+    return True

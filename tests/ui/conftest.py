@@ -15,6 +15,9 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Times on screen are local: pin the zone so assertions and snapshots hold anywhere."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+    # As over SSH: no desktop session, so no desktop notification (the status line says so).
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
     yield
     monkeypatch.undo()
     time.tzset()

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from alser_tui.engine.config import load_config
 from alser_tui.ui.app import AlserApp
+from alser_tui.ui.widgets.status_line import StatusLine
 
 T0 = 1_800_000_000  # a boundary of every window size used here (2030-01-15 08:00:00 UTC)
 WINDOW = 60
@@ -159,5 +160,7 @@ def rows_of(table: DataTable[Any]) -> list[list[str]]:
     return [[plain(c) for c in table.get_row(row.key)] for row in table.ordered_rows]
 
 
-def text_of(widget: Static) -> str:
+def text_of(widget: Static | StatusLine) -> str:
+    if isinstance(widget, StatusLine):
+        return widget.plain
     return plain(widget.content)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from console_support import T0, Root, php, rows_of, text_of, wait_for
 
 from alser_tui.ui.text import group_key
@@ -90,3 +91,43 @@ async def test_a_closing_window_feeds_trend_and_alarms(root: Root) -> None:
         await wait_for(pilot, lambda: "● over" in rows_of(app.query_one(ParserList))[0][4])
         strip = app.main.query_one("AlarmStrip")
         await wait_for(pilot, lambda: text_of(strip).startswith("● 1 firing (1 unacked)"))  # type: ignore[arg-type]
+
+
+async def test_a_followed_drill_down_pages_in_and_reads_only_what_is_new(
+    root: Root, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import alser_tui.ui.screens.drill as drill_module
+    import alser_tui.ui.widgets.event_table as table_module
+    from alser_tui.ui.screens.drill import DrillScreen
+    from alser_tui.ui.widgets.event_table import EventTable
+
+    monkeypatch.setattr(drill_module, "FIRST_PAGE", 5)  # a first page, then the rest
+    monkeypatch.setattr(table_module, "FEED_CHUNK", 4)  # shown a few rows at a time
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened)
+        table = app.query_one(GroupTable)
+        root.append("php.1.log", [php("us", T0 + 1 + i % 3, f"A {i % 2}") for i in range(24)])
+        await wait_for(pilot, lambda: amounts(table) == {"us A 0": "12", "us A 1": "12"})
+        fetched: list[object] = []
+        real = drill_module.fetch_events
+        monkeypatch.setattr(
+            drill_module,
+            "fetch_events",
+            lambda *a, **kw: fetched.append(kw) or real(*a, **kw),
+        )
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DrillScreen))
+        drill = app.screen
+        assert isinstance(drill, DrillScreen)
+        events = drill.query_one(EventTable)
+        await wait_for(pilot, lambda: len(rows_of(events)) == 12)
+        assert fetched[0] == {"limit": 5} and fetched[1] == {"limit": 10_000}
+        assert drill.breadcrumb().plain.endswith("› 12 lines  ·  08:00:00 ~ 08:01:00 · following")
+        # Following: new lines of the group arrive, only they are read.
+        root.append("php.1.log", [php("us", T0 + 5, "A 0")] * 3 + [php("us", T0 + 5, "A 1")])
+        await wait_for(pilot, lambda: len(rows_of(events)) == 15, timeout=10)
+        assert "› 15 lines" in drill.breadcrumb().plain
+        assert any(kw.get("after") == (T0 + 3, 4) for kw in fetched[2:])  # type: ignore[union-attr]
+        assert [r[0] for r in rows_of(events)][-3:] == ["08:00:05"] * 3

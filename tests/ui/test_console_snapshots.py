@@ -1,5 +1,6 @@
-"""Snapshots of the console's screens over a replayed history (fixed files, fixed zone,
-no rates or memory in the status line): regenerate with ``pytest --snapshot-update``."""
+"""Snapshots of the console's screens over a replayed history (fixed files, fixed zone, a
+fixed wall clock, no rates, memory or store size in the status line): regenerate with
+``pytest --snapshot-update`` and look at them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from console_support import Root, settle, wait_for
 from textual.pilot import Pilot
 
 from alser_tui.ui.screens.drill import DrillScreen
+from alser_tui.ui.screens.event import EventScreen
+from alser_tui.ui.screens.silence import SilencePicker
+from alser_tui.ui.screens.silences import SilencesScreen
 from alser_tui.ui.widgets.alarm_list import AlarmList
+
+WALL = 1_900_000_000.0
+
+
+def wall() -> float:
+    return WALL
 
 
 async def _drill(pilot: Pilot[Any]) -> None:
@@ -27,6 +37,36 @@ async def _alarms(pilot: Pilot[Any]) -> None:
     await pilot.press("j")
 
 
+async def _event(pilot: Pilot[Any]) -> None:
+    """A JSON event whole (the Exceptions parser's newest row)."""
+    await settle(pilot)
+    app = pilot.app
+    await pilot.press("2")
+    await wait_for(pilot, lambda: app.main.scope is not None and app.main.scope.parser == "Error")
+    await pilot.press("enter")
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, DrillScreen) and app.screen.events is not None
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, EventScreen))
+
+
+async def _silences(pilot: Pilot[Any]) -> None:
+    """Two silences from the console: a row for 1 h, an alarm's group for 4 h."""
+    await settle(pilot)
+    app = pilot.app
+    for keys, choice in ((("j", "s"), "2"), (("tab", "j", "s"), "3")):
+        before = len(app.model.silences)
+        await pilot.press(*keys)
+        await wait_for(pilot, lambda: isinstance(app.screen, SilencePicker))
+        await pilot.press(choice)
+        await wait_for(pilot, lambda b=before: len(app.model.silences) > b)
+    app.toasts.clear()  # their timing is not the picture's business
+    await pilot.press("S")
+    await wait_for(pilot, lambda: isinstance(app.screen, SilencesScreen))
+    await pilot.pause()
+
+
 def test_main_screen(snap_compare: Any, root: Root) -> None:
     assert snap_compare(root.app(history=True), terminal_size=(160, 45), run_before=settle)
 
@@ -41,3 +81,12 @@ def test_alarm_list(snap_compare: Any, root: Root) -> None:
 
 def test_main_screen_80x24(snap_compare: Any, root: Root) -> None:
     assert snap_compare(root.app(history=True), terminal_size=(80, 24), run_before=settle)
+
+
+def test_event_detail(snap_compare: Any, root: Root) -> None:
+    assert snap_compare(root.app(history=True), terminal_size=(160, 45), run_before=_event)
+
+
+def test_silences(snap_compare: Any, root: Root) -> None:
+    app = root.app(history=True, wall_clock=wall)
+    assert snap_compare(app, terminal_size=(160, 45), run_before=_silences)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -20,6 +21,8 @@ KEY_NAMES = {
     "down": "↓",
     "space": "space",
     "enter": "enter",
+    "slash": "/",
+    "delete": "del",
 }
 
 HelpSection = tuple[str, Sequence[BindingType]]
@@ -44,6 +47,17 @@ def help_rows(sections: Sequence[HelpSection]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def merged(rows: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """One line per key and meaning: the same key doing the same in several places names
+    them all (so every key fits one screen)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for where, keys, what in rows:
+        places = out.setdefault((keys, what), [])
+        if where not in places:
+            places.append(where)
+    return [(", ".join(places), keys, what) for (keys, what), places in out.items()]
+
+
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,6 +70,7 @@ class HelpScreen(ModalScreen[None]):
         rows = [*help_rows(sections), *extra]
         # Extra rows join their section (a stable sort keeps each section's own order).
         self.rows = sorted(rows, key=lambda r: order.get(r[0], len(order)))
+        self.shown = merged(self.rows)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
@@ -65,8 +80,8 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("where", "key", "does")
-        for where, keys, what in self.rows:
-            table.add_row(where, keys, what)
+        for where, keys, what in self.shown:
+            table.add_row(Text(where), Text(keys), Text(what))
         table.focus()
 
     async def action_dismiss(self, result: None = None) -> None:

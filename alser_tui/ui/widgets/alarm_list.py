@@ -9,11 +9,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from alser_tui.ui.model import ConsoleModel, alarm_kind_word
+from alser_tui.ui.model import AlarmEntry, ConsoleModel, alarm_kind_word
 from alser_tui.ui.text import clock, css_beside, log_text
 from alser_tui.ui.widgets.keyed_table import Cell, KeyedTable
 
-TEXT_WIDTH = 100
+TEXT_WIDTH = 200  # at most; the layout cuts it to the pane's width
+SHOW_MAX = 500  # rows: the newest; the model keeps more for the strip and the acks
 
 
 class AlarmList(KeyedTable):
@@ -24,10 +25,12 @@ class AlarmList(KeyedTable):
         "alarm-list--unacked",
         "alarm-list--acked",
     }
+    FLEX_COLUMNS: ClassVar[frozenset[str]] = frozenset({"text"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", id="alarm-open"),
         Binding("a", "ack", "Ack", id="ack"),
         Binding("A", "ack_all", "Ack all", id="ack-all"),
+        Binding("s", "silence", "Silence", id="silence-alarm"),
     ]
 
     class Open(Message):
@@ -42,36 +45,59 @@ class AlarmList(KeyedTable):
             super().__init__()
             self.seq = seq  # None: every alarm
 
+    class Silence(Message):
+        """``s`` on an alarm: silence its group."""
+
+        def __init__(self, seq: int) -> None:
+            super().__init__()
+            self.seq = seq
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(stick_to_top=True, **kwargs)
+        self._cells: dict[int, tuple[tuple[bool, bool, str], list[Cell]]] = {}
 
     def show(self, model: ConsoleModel) -> None:
         self.set_columns(
             [("", "ack"), ("time", "time"), ("sev", "sev"), ("parser", "parser"),
              ("kind", "kind"), ("alarm", "text")]
         )  # fmt: skip
-        unacked = self.get_component_rich_style("alarm-list--unacked", partial=True)
-        acked = self.get_component_rich_style("alarm-list--acked", partial=True)
-        rows: list[tuple[str, list[Cell]]] = []
         # Newest event time first (a replay raises them out of order), then newest raised.
-        for e in sorted(model.alarms, key=lambda e: (e.alarm.ts, e.seq), reverse=True):
-            a = e.alarm
-            style = acked if e.acked else unacked
-            p = model.parsers.get(a.parser)
-            rows.append(
-                (
-                    str(e.seq),
-                    [
-                        Text("○" if e.acked else "●", style=style),
-                        Text(clock(a.ts), style=style),
-                        Text(f"{a.severity:,.0f}", style=style, justify="right"),
-                        log_text(p.config.id if p else a.parser, 16, style),
-                        Text(alarm_kind_word(a.kind), style=style),
-                        log_text(a.text, TEXT_WIDTH, style),
-                    ],
-                )
-            )
+        ordered = sorted(model.alarms, key=lambda e: (e.alarm.ts, e.seq), reverse=True)
+        shown = ordered[:SHOW_MAX]
+        theme = self.app.theme
+        cells: dict[int, tuple[tuple[bool, bool, str], list[Cell]]] = {}
+        rows: list[tuple[str, list[Cell]]] = []
+        for e in shown:
+            state = (e.acked, bool(e.silenced), theme)
+            cached = self._cells.get(e.seq)
+            # Unchanged alarms keep their cell objects: the table skips them cheaply.
+            row = cached[1] if cached is not None and cached[0] == state else self._row(model, e)
+            cells[e.seq] = (state, row)
+            rows.append((str(e.seq), row))
+        self._cells = cells
+        total = len(model.alarms)
+        self.border_title = (
+            f"alarms · newest {SHOW_MAX:,} of {total:,}" if total > SHOW_MAX else "alarms"
+        )
         self.sync(rows)
+
+    def _row(self, model: ConsoleModel, e: AlarmEntry) -> list[Cell]:
+        a = e.alarm
+        quiet = e.acked or e.silenced
+        style = self.get_component_rich_style(
+            "alarm-list--acked" if quiet else "alarm-list--unacked", partial=True
+        )
+        # ⊘ silenced, ○ acknowledged, ● asks for attention: a symbol, not only a colour.
+        mark = "⊘" if e.silenced else "○" if e.acked else "●"
+        p = model.parsers.get(a.parser)
+        return [
+            Text(mark, style=style),
+            Text(clock(a.ts), style=style),
+            Text(f"{a.severity:,.0f}", style=style, justify="right"),
+            log_text(p.config.id if p else a.parser, 16, style),
+            Text(alarm_kind_word(a.kind), style=style),
+            log_text(a.text, TEXT_WIDTH, style),
+        ]
 
     def action_open(self) -> None:
         key = self.cursor_key
@@ -85,3 +111,8 @@ class AlarmList(KeyedTable):
 
     def action_ack_all(self) -> None:
         self.post_message(self.Ack(None))
+
+    def action_silence(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.Silence(int(key)))

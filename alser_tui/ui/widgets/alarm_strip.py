@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from alser_tui.ui.model import ConsoleModel
-from alser_tui.ui.text import clock, css_beside, log_text
+from alser_tui.ui.text import clock, css_beside, log_text, show
 
 
 class AlarmStrip(Static):
@@ -21,6 +21,9 @@ class AlarmStrip(Static):
         else:
             text.append("○ nothing firing")
         text.append(f" ({unacked} unacked)" if unacked else " (all acked)" if model.alarms else "")
+        silences = len(model.active_silences())
+        if silences:
+            text.append(f" · ⊘ {silences} silence{'s' if silences != 1 else ''}")
         if model.alarms:
             last = model.alarms[-1].alarm
             text.append(" · last: ")
@@ -30,4 +33,4 @@ class AlarmStrip(Static):
             text.append(" · bell muted")
         self.set_class(bool(firing), "-firing")
         self.set_class(bool(unacked) and not firing, "-unacked")
-        self.update(text)
+        show(self, text)

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from alser_tui.ui.model import STATE_MARKS, ConsoleModel, ParserState
-from alser_tui.ui.text import amount, compact, css_beside, parser_style, sparkline
+from alser_tui.ui.text import amount, css_beside, parser_style, sparkline
 from alser_tui.ui.widgets.keyed_table import Cell, KeyedTable
 
 TREND_WIDTH = 12
@@ -58,7 +58,8 @@ class ParserList(KeyedTable):
 
     def show(self, model: ConsoleModel) -> None:
         if self.narrow:
-            spec = [("#", "digit"), ("parser", "title"), ("open", "open"), ("state", "state")]
+            # At 80 columns the table needs the room: the open total shows in its header.
+            spec = [("#", "digit"), ("parser", "title"), ("state", "state")]
         else:
             spec = [
                 ("#", "digit"),
@@ -72,19 +73,13 @@ class ParserList(KeyedTable):
         for i, (pid, v) in enumerate(model.parsers.items()):
             state = model.state_of(pid)
             title = v.config.label
-            width = 12 if self.narrow else TITLE_WIDTH
+            width = 11 if self.narrow else TITLE_WIDTH
             if len(title) > width:
                 title = title[: width - 1] + "…"
-            total = v.open_window[1] if v.open_window is not None else None
-            shown_total = (
-                (compact(total) if total is not None else "–") if self.narrow else amount(total)
-            )
-            cells: list[Cell] = [
-                digit_of(i),
-                Text(title, style=parser_style(v.config.colors)),
-                Text(shown_total, justify="right"),
-            ]
+            cells: list[Cell] = [digit_of(i), Text(title, style=parser_style(v.config.colors))]
             if not self.narrow:
+                total = v.open_window[1] if v.open_window is not None else None
+                cells.append(Text(amount(total), justify="right"))
                 cells.append(sparkline(v.sparkline_values(), TREND_WIDTH))
             mark = SHORT_MARKS[state] if self.narrow else STATE_MARKS[state]
             cells.append(Text(mark, style=self._state_style(state)))

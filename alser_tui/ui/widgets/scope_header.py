@@ -8,7 +8,7 @@ from textual.widgets import Static
 from alser_tui.engine.config import ParserConfig
 from alser_tui.ui.model import STATE_MARKS, ParserState
 from alser_tui.ui.query import Scope
-from alser_tui.ui.text import amount, css_beside, parser_style, span
+from alser_tui.ui.text import amount, css_beside, parser_style, show, span
 
 
 def scope_words(p: ParserConfig, scope: Scope | None) -> str:
@@ -38,4 +38,4 @@ class ScopeHeader(Static):
                 text.append(" · events pruned: rows as stored")
         elif scope is not None:
             text.append(" · no events yet")
-        self.update(text)
+        show(self, text)

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from alser_tui.ui.text import css_beside
+from alser_tui.ui.text import css_beside, show
 
 
 class TopBar(Horizontal):
@@ -23,6 +23,6 @@ class TopBar(Horizontal):
     def show_view(self, text: str, kind: str) -> None:
         """``kind`` is live, paused, past or idle (a CSS class, never the only cue)."""
         label = self.query_one("#top-view", Label)
-        label.update(text)
+        show(label, text, fixed=False)
         for k in ("live", "paused", "past", "idle"):
             label.set_class(k == kind, f"-{k}")

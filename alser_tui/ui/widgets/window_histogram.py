@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from alser_tui.ui.query import Scope
-from alser_tui.ui.text import BARS, amount, bar_levels, css_beside
+from alser_tui.ui.text import BARS, amount, bar_levels, css_beside, show
 
 
 class WindowHistogram(Static):
@@ -17,7 +17,7 @@ class WindowHistogram(Static):
 
     def show(self, scope: Scope | None) -> None:
         if scope is None or not scope.windows:
-            self.update("")
+            show(self, "")
             return
         width = max(1, self.size.width - 2) if self.size.width else 60
         windows = scope.windows[-width:]
@@ -30,4 +30,4 @@ class WindowHistogram(Static):
             bars.append(BARS[level], style=shown if here else "")
             marker.append("▲" if here else " ", style=shown if here else "")
         bars.append(f"  {len(windows)} windows · {amount(min(totals))} – {amount(max(totals))}")
-        self.update(Text("\n").join([bars, marker]))
+        show(self, Text("\n").join([bars, marker]))
