@@ -234,6 +234,10 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         return _fail(
             sys.stderr, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), EXIT_RUNTIME
         )
+    except Exception as exc:
+        # The pipeline as a whole is broken (a corrupt database...): one line, exit 1. A
+        # single odd line never gets here: parsers' errors are counted per line.
+        return _fail(sys.stderr, f"engine stopped: {type(exc).__name__}: {exc}", EXIT_RUNTIME)
     return EXIT_OK
 
 

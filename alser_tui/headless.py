@@ -69,6 +69,7 @@ class HeadlessPrinter:
         self.summary = {p.id: p.summary for p in config.parsers}
         self.bell = tty if bell is None else bell
         self._last_bell = 0.0
+        self._problems: dict[str, tuple[str, str]] = {}  # errors/warnings already reported
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, WindowClosed):
@@ -177,6 +178,7 @@ class HeadlessPrinter:
     # ------------------------------------------------------------------ progress
 
     def progress(self, st: Stats) -> None:
+        self.problems(st)
         if not self.tick or st.time - self._last_tick < self.tick:
             return
         self._last_tick = st.time
@@ -186,14 +188,39 @@ class HeadlessPrinter:
         self.err.write(line + "\n")
         self.err.flush()
 
+    def problems(self, st: Stats) -> None:
+        """Errors and warnings go to stderr as soon as they appear, whatever --tick says (a
+        full disk must not wait to be asked about), and errors again once they clear. Keyed
+        by their subject (the text before the first ": "), so a growing count is not news."""
+        now: dict[str, tuple[str, str]] = {}
+        for kind, items in (("error", st.errors), ("warning", st.warnings)):
+            for text in items:
+                now.setdefault(text.split(": ", 1)[0], (kind, text))
+        seen = self._problems
+        out = [f"alser-tui: {k}: {clean(t)}" for key, (k, t) in now.items() if key not in seen]
+        out += [
+            f"alser-tui: cleared: {clean(t)}"
+            for key, (k, t) in seen.items()
+            if key not in now and k == "error"
+        ]
+        self._problems = now
+        if out:
+            self.err.write("\n".join(out) + "\n")
+            self.err.flush()
+
     @staticmethod
     def progress_line(st: Stats) -> str:
+        future = sum(p.future for p in st.parsers.values())
+        trouble = [*st.errors, *st.warnings]
         return (
             f"[{time.strftime('%H:%M:%S', time.localtime(st.time))}] lines {st.lines:,}"
             f" ({st.lines_per_s:,.0f}/s) parsed {st.parsed:,} rejected {st.rejected:,}"
-            f" late {st.late:,} malformed {st.malformed:,} files {len(st.files)}"
+            f" late {st.late:,}"
+            + (f" future {future:,}" if future else "")
+            + f" malformed {st.malformed:,} files {len(st.files)}"
             + (f" ({len(st.unguarded)} unguarded)" if st.unguarded else "")
             + f" rss {_mb(st.rss)}"
+            + ("".join(f" · {clean(t)}" for t in trouble))
         )
 
     def finished(self, ev: Finished) -> None:

@@ -125,7 +125,7 @@ def _writer_phpx(rng: random.Random) -> Callable[[str, int], str]:
     rnd, rbits = rng.random, rng.getrandbits
     dates: dict[int, str] = {}
     shaped = []
-    for head, tpl, slots in sites:
+    for _head, tpl, slots in sites:
         # "PHP Level:  text in /path on line N" -> "PHP Level: text - /path [N]"
         body, _, where = tpl.partition(" in /")
         path, _, line = where.rpartition(" on line ")

@@ -92,9 +92,16 @@ class AlarmRules:
             last.popitem(last=False)
 
     def evaluate_window(
-        self, start: int, end: int, rows: list[tuple[float, dict[str, Any]]]
+        self,
+        start: int,
+        end: int,
+        rows: list[tuple[float, dict[str, Any]]],
+        *,
+        update: bool = True,
     ) -> tuple[list[Alarm], list[RowMarks]]:
-        """Alarms for the rows shown in a closed window; updates the memory."""
+        """Alarms for the rows shown in a closed window; updates the memory (``update``
+        False: the caller remembers the rows once the window is stored, so a failed store
+        can evaluate the same window again)."""
         p = self.config
         alarms: list[Alarm] = []
         marks: list[RowMarks] = []
@@ -133,7 +140,8 @@ class AlarmRules:
                     )
                 )
             marks.append(m)
-            self.remember(group, amount)
+            if update:
+                self.remember(group, amount)
         return alarms, marks
 
     def instant(self, row: dict[str, Any], fmt: str, window: int) -> Alarm:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +29,12 @@ from alser_tui.engine.events import (
 from alser_tui.engine.parallel import ParsePool
 from alser_tui.engine.parsers import build_parser
 from alser_tui.engine.parsers.base import Parser
-from alser_tui.engine.pipeline import ChunkResult, LineProcessor, active_guards
+from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
 from alser_tui.engine.sources.history import HistoryReader
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
-from alser_tui.engine.store import Aggregate, Store
+from alser_tui.engine.store import Aggregate, Store, StoreUnavailable
 from alser_tui.engine.unguarded import UnguardedTracker
 from alser_tui.engine.windows import WindowClock, window_start
 
@@ -46,11 +48,27 @@ except Exception:  # pragma: no cover - psutil is a dependency
 Subscriber = Callable[[Event], None]
 # Replays above this size get a parse worker process (bench/RESULTS.md: +5-20% lines/s).
 AUTO_WORKERS_BYTES = 32 * 1024 * 1024
+# Line times this far (seconds) from the clock, in each of the last SKEW_SAMPLES reads that
+# reached a file's end, make a clock-skew warning for that file; rows further ahead than
+# this are counted as "future" and never make a window the open one.
+SKEW_TOLERANCE = float(FUTURE_SLACK)
+SKEW_SAMPLES = 5
+# Back-off between attempts to write to a store that refused (full, read-only, locked).
+RETRY_MIN, RETRY_MAX = 0.05, 2.0
 
 
 def _source_error(source: Any) -> str:
     """The receivers' and table sources' last trouble ("" when none or for files)."""
     return str(getattr(source, "last_error", "") or "")
+
+
+def _span(seconds: int) -> str:
+    s = abs(seconds)
+    if s >= 86400:
+        return f"{s / 86400:.1f} d"
+    if s >= 3600:
+        return f"{s / 3600:.1f} h"
+    return f"{s // 60} min"
 
 
 def current_rss() -> int:
@@ -73,6 +91,9 @@ class _ParserRun:
     last_reject: str = ""
     max_ts: int | None = None
     instant: bool = False
+    future: int = 0
+    crashed: int = 0
+    last_error: str = ""
 
 
 @dataclass(slots=True)
@@ -100,6 +121,7 @@ class Engine:
         stats_interval: float = 1.0,
         workers: int = -1,
         keep_open: bool = False,
+        skew_tolerance: float = SKEW_TOLERANCE,
     ) -> None:
         self.config = config
         self.history = history
@@ -129,6 +151,13 @@ class Engine:
         self.pool: ParsePool | None = None
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
+        self.skew_tolerance = skew_tolerance
+        self._skew: dict[str, deque[int]] = {}  # path -> line time - clock, per read at EOF
+        # A batch the store refused: kept (nothing more is read) until a retry stores it.
+        self._pending: tuple[list[ChunkResult], list[FileState]] | None = None
+        self.store_error = ""
+        self._retry_at = 0.0
+        self._backoff = 0.0
 
     # ------------------------------------------------------------------ wiring
 
@@ -198,8 +227,11 @@ class Engine:
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
             # "start at the end" into "start at 0" on the next run.
-            self.store.write_batch({}, self._states())
-            self.store.set_meta("live_started", str(self.clock()))
+            try:
+                self.store.write_batch({}, self._states())
+                self.store.set_meta("live_started", str(self.clock()))
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot write {self.store.path}: {exc}") from exc
         if dirs:
             self.watcher = DirWatcher(sorted(set(dirs)))
             self.watcher.start()
@@ -215,9 +247,7 @@ class Engine:
         """One parse worker for a replay big enough to repay its start-up (~0.3 s)."""
         if (os.cpu_count() or 1) < 2:
             return 0
-        size = sum(
-            os.path.getsize(f) for g in self.guards for f in getattr(g.source, "files", ())
-        )
+        size = sum(os.path.getsize(f) for g in self.guards for f in getattr(g.source, "files", ()))
         return 1 if size >= AUTO_WORKERS_BYTES else 0
 
     def _restore(self) -> None:
@@ -256,7 +286,7 @@ class Engine:
                 n = self.step()
                 now = self.clock()
                 if self.history:
-                    if self.finished_reading:
+                    if self.finished_reading and self._pending is None:
                         reason = "end of history"
                         break
                 else:
@@ -277,13 +307,17 @@ class Engine:
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.emit(self.stats())
                     last_stats = time.monotonic()
-                if n == 0 and not self.history:
+                if n == 0 and (not self.history or self._pending is not None):
                     if self.watcher is not None:
                         self.watcher.changed.wait(cfg.poll_interval)
                     else:
                         self.stop_event.wait(cfg.poll_interval)
             if self.history and not self.dry_run:
-                self.close_due_windows(float("inf"))
+                # A store that refuses (disk full) is waited for, as in live mode.
+                while not self.close_due_windows(float("inf")):
+                    self.emit(self.stats())
+                    if self.stop_event.wait(self._backoff):
+                        break
         finally:
             final = self.stats()
             self._stop_sources()
@@ -310,6 +344,16 @@ class Engine:
 
     def step(self) -> int:
         """Read one batch from every guard, parse it and store it. Returns the lines read."""
+        if self._pending is not None:
+            # Reading waits for the store: the offsets it holds stay where they were, and
+            # the batch already read is neither lost nor read twice.
+            if time.monotonic() < self._retry_at:
+                return 0
+            results, states = self._pending
+            self._pending = None
+            self._apply(results, states)
+            if self._pending is not None:
+                return 0
         if self.pool is not None:
             return self._step_pooled()
         budget = self.config.engine.batch_lines
@@ -319,6 +363,7 @@ class Engine:
         total = 0
         for g in self.guards:
             got = 0
+            lag_of = getattr(g.source, "lag_of", None)
             for chunk in g.source.read(budget):
                 path, lines = chunk[0], chunk[1]
                 if len(chunk) > 2:
@@ -329,9 +374,10 @@ class Engine:
                 self._current_file = path
                 res = self.processor.process(g.index, lines, now)
                 if res.last_ts is not None:
-                    g.last_ts[path] = res.last_ts
+                    self._note_progress(g, path, res, now, lag_of)
                 results.append(res)
-            g.caught_up = got < budget
+            # (Fewer lines than asked can also mean the byte budget of a batch of long lines.)
+            g.caught_up = got < budget and bool(getattr(g.source, "at_eof", True))
             total += got
         self.lines += total
         if results or states:
@@ -363,8 +409,42 @@ class Engine:
             self.pool is None or self.pool.pending == 0
         )
 
+    def _note_progress(
+        self,
+        g: _GuardRun,
+        path: str,
+        res: ChunkResult,
+        now: int,
+        lag_of: Callable[[str], int] | None,
+    ) -> None:
+        """The time a file's reading has reached (for the watermark), and its clock skew."""
+        if res.mark_ts is not None:
+            g.last_ts[path] = res.mark_ts
+        elif path not in g.last_ts:
+            # Only lines from the future so far: they cannot fall into a window that closes
+            # now, so the file holds nothing back (rather than holding everything forever).
+            g.last_ts[path] = now
+        if lag_of is not None and lag_of(path) == 0:
+            # Only reads that reached the end compare with the clock: a backlog is old.
+            samples = self._skew.get(path)
+            if samples is None:
+                samples = self._skew[path] = deque(maxlen=SKEW_SAMPLES)
+            samples.append(res.last_ts - now)  # type: ignore[operator]
+
+    def skew_of(self, path: str) -> int | None:
+        """How far a file's line times run from the clock, if consistently beyond tolerance."""
+        samples = self._skew.get(path)
+        if samples is None or len(samples) < SKEW_SAMPLES:
+            return None
+        tol = self.skew_tolerance
+        if min(samples) > tol or max(samples) < -tol:
+            return sorted(samples)[len(samples) // 2]
+        return None
+
     def _apply(self, results: list[ChunkResult], states: list[FileState]) -> None:
-        """Store parsed rows with the offsets that produced them, then count and alarm."""
+        """Store parsed rows with the offsets that produced them (and the alarms they raise
+        at once) in one transaction, then count and announce. If the store refuses, the
+        batch is kept for a retry and nothing is counted yet."""
         if len(results) == 1:
             batch = results[0].rows
         else:
@@ -373,6 +453,24 @@ class Engine:
                 for pid, rows in res.rows.items():
                     if rows:
                         batch.setdefault(pid, []).extend(rows)
+        alarms: list[Alarm] = []
+        if not self.dry_run:
+            for pid, rows in batch.items():
+                run = self.runs[pid]
+                if rows and run.instant:
+                    alarms.extend(self._instants(run, rows))
+            for res in results:
+                for pid, d in res.drops:
+                    run = self.runs[pid]
+                    alarms.append(run.rules.dropped(d, run.config.window))
+        if self.store is not None:
+            try:
+                self.store.write_batch(batch, states, alarms)
+            except sqlite3.OperationalError as exc:
+                self._pending = (results, states)
+                self._store_failed(exc)
+                return
+            self._store_ok()
         for res in results:
             self.malformed += res.malformed
             self.filtered += res.filtered
@@ -384,9 +482,10 @@ class Engine:
                 self.runs[pid].rejected += n
             for pid, line in res.last_reject.items():
                 self.runs[pid].last_reject = line
-        if self.store is not None:
-            self.store.write_batch(batch, states)
-        alarms: list[Alarm] = []
+            for pid, n in res.crashed.items():
+                self.runs[pid].crashed += n
+                self.runs[pid].last_error = res.errors.get(pid, "")
+        limit = None if self.history else self.clock() + self.skew_tolerance
         for pid, rows in batch.items():
             run = self.runs[pid]
             if not rows:
@@ -402,17 +501,25 @@ class Engine:
                 elif t > hi:
                     hi = t
             run.clock.note_batch(lo, rows)
-            if run.max_ts is None or hi > run.max_ts:
+            if limit is not None and hi > limit:
+                # Far-future rows are kept and counted, but the open window stays the
+                # clock's: one line from a broken clock must not move it years ahead.
+                run.future += sum(1 for r in rows if r[1] > limit)
+                hi = max((r[1] for r in rows if r[1] <= limit), default=None)
+            if hi is not None and (run.max_ts is None or hi > run.max_ts):
                 run.max_ts = hi
-            if run.instant:
-                alarms.extend(self._instants(run, rows))
-        if not self.dry_run:
-            for res in results:
-                for pid, d in res.drops:
-                    run = self.runs[pid]
-                    alarms.append(run.rules.dropped(d, run.config.window))
-        if alarms:
-            self._raise(alarms)
+        self._announce(alarms)
+
+    def _store_failed(self, exc: sqlite3.Error) -> None:
+        self._backoff = min(max(self._backoff * 2, RETRY_MIN), RETRY_MAX)
+        self._retry_at = time.monotonic() + self._backoff
+        path = self.store.path if self.store is not None else "the database"
+        self.store_error = f"cannot write {path}: {exc}; reading paused, retrying"
+
+    def _store_ok(self) -> None:
+        if self._backoff:
+            self._backoff = 0.0
+            self.store_error = ""
 
     def _instants(self, run: _ParserRun, rows: list[tuple[Any, ...]]) -> list[Alarm]:
         parser = run.parser
@@ -426,9 +533,8 @@ class Engine:
                 )
         return out
 
-    def _raise(self, alarms: list[Alarm]) -> None:
-        if self.store is not None:
-            self.store.save_alarms(alarms)
+    def _announce(self, alarms: list[Alarm]) -> None:
+        """Alarms already stored (with their rows or their window): tell the subscribers."""
         for a in alarms:
             self.emit(AlarmRaised(a))
 
@@ -447,33 +553,49 @@ class Engine:
                     wm = min(wm, g.last_ts.get(f.path, float("-inf")))
         return wm
 
-    def close_due_windows(self, now: float) -> None:
+    def close_due_windows(self, now: float) -> bool:
+        """Close every window the watermark allows; False when the store refused (the
+        windows stay open and are closed on a later call)."""
         if self.store is None:
-            return
+            return True
+        if self._pending is not None or time.monotonic() < self._retry_at:
+            # Rows read but not stored yet may belong to these windows.
+            return False
         for run in self.runs.values():
             wm = now if now == float("inf") else self.watermark(run, now)
             while (start := run.clock.due(wm)) is not None:
-                self._close_window(run, start)
+                if not self._close_window(run, start):
+                    return False
+        return True
 
-    def _close_window(self, run: _ParserRun, start: int) -> None:
+    def _close_window(self, run: _ParserRun, start: int) -> bool:
         store = self.store
         assert store is not None
         p = run.config
         end = start + p.window
-        agg = store.aggregate(p, start, end)
-        pairs = [(r.amount, r.group) for r in agg.rows]
-        alarms, marks = run.rules.evaluate_window(start, end, pairs)
+        prune = None if self.history else end - self.config.storage.keep_windows * p.window
+        try:
+            agg = store.aggregate(p, start, end)
+            pairs = [(r.amount, r.group) for r in agg.rows]
+            # The abnormal memory learns the window only once it is stored: a refused
+            # store evaluates the same window again, with the same outcome.
+            alarms, marks = run.rules.evaluate_window(start, end, pairs, update=False)
+            store.close_window(p.id, start, end, agg, self.clock(), alarms, prune)
+            nxt = store.next_ts(p.id, end)
+        except sqlite3.OperationalError as exc:
+            self._store_failed(exc)
+            return False
+        self._store_ok()
+        for amount, group in pairs:
+            run.rules.remember(group, amount)
+        run.clock.closed(start, nxt)
         shown = tuple(
             ShownRow(a, g, format_row(p.row_format, a, g), m)
             for (a, g), m in zip(pairs, marks, strict=True)
         )
-        store.save_window(p.id, start, end, agg, self.clock())
-        run.clock.closed(start, store.next_ts(p.id, end))
-        if not self.history:
-            store.prune(p.id, end - self.config.storage.keep_windows * p.window)
         self.emit(WindowClosed(p.id, start, end, agg.total, agg.groups, shown))
-        if alarms:
-            self._raise(alarms)
+        self._announce(alarms)
+        return True
 
     def check_unguarded(self) -> tuple[str, ...]:
         """Rescan the watched directories for files no guard covers; announce new ones."""
@@ -496,11 +618,14 @@ class Engine:
             self._rate = (self.lines - n0) / (mono - t0)
             self._rate_mark = (mono, self.lines)
         files = [
-            FileStats(f.path, f.offset, f.size, f.lines_read)
+            FileStats(f.path, f.offset, f.size, f.lines_read, self.skew_of(f.path))
             for g in self.guards
             if not isinstance(g.source, HistoryReader)
             for f in g.source.files
         ]
+        if len(self._skew) > 2 * len(files) + 16:  # files gone long ago
+            current = {f.path for f in files}
+            self._skew = {k: v for k, v in self._skew.items() if k in current}
         parsers = {
             pid: ParserStats(
                 parsed=r.parsed,
@@ -508,9 +633,35 @@ class Engine:
                 rejected=r.rejected,
                 late=r.clock.late,
                 last_reject=r.last_reject,
+                future=r.future,
+                crashed=r.crashed,
+                last_error=r.last_error,
             )
             for pid, r in self.runs.items()
         }
+        errors = [*self.errors]
+        if self.store_error:
+            errors.append(self.store_error)
+        for pid, r in self.runs.items():
+            if r.crashed:
+                errors.append(
+                    f"parser {pid}: raised on {r.crashed:,} lines (counted as rejected);"
+                    f" last: {r.last_error}"
+                )
+        # A database that is down, a spool that cannot be written: shown, never fatal.
+        errors.extend(e for g in self.guards if (e := _source_error(g.source)))
+        warnings = [
+            f"{f.path}: line times {_span(f.skew)} {'ahead of' if f.skew > 0 else 'behind'}"
+            " the clock (is that server's clock wrong?)"
+            for f in files
+            if f.skew is not None
+        ]
+        for g in self.guards:
+            for path in getattr(g.source, "compressed_files", ()):
+                warnings.append(
+                    f"{path}: gzip-compressed, not followed live (a rotated copy;"
+                    " --history reads it)"
+                )
         return Stats(
             time=now,
             mode="history" if self.history else "live",
@@ -523,9 +674,9 @@ class Engine:
             rss=current_rss(),
             catching_up=not all(g.caught_up for g in self.guards),
             current_file=self._current_file,
-            # A database that is down, a spool that cannot be written: shown, never fatal.
-            errors=(*self.errors, *[e for g in self.guards if (e := _source_error(g.source))]),
+            errors=tuple(errors),
             unguarded=self.unguarded.files if self.unguarded is not None else (),
+            warnings=tuple(warnings),
         )
 
     # ------------------------------------------------------------------ queries (any thread)

@@ -38,6 +38,12 @@ class ParserStats:
     rejected: int = 0
     late: int = 0
     last_reject: str = ""
+    # Rows dated further ahead of the clock than the skew tolerance (stored, counted in
+    # parsed; their window is not the open one).
+    future: int = 0
+    # Lines the parser raised an exception on (also in rejected), and the last error.
+    crashed: int = 0
+    last_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,14 @@ class FileStats:
     offset: int
     size: int
     lines: int
+    # Seconds the file's line times run ahead (+) or behind (-) the clock, when they did so
+    # consistently (beyond the tolerance in the last few reads that reached its end).
+    skew: int | None = None
+
+    @property
+    def lag(self) -> int:
+        """Bytes written and not read yet."""
+        return max(0, self.size - self.offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,8 @@ class Stats:
     errors: tuple[str, ...] = field(default_factory=tuple)
     # Files in the watched directories that no guard covers (live mode).
     unguarded: tuple[str, ...] = field(default_factory=tuple)
+    # Not errors, worth a look: clock skew of a source, compressed files a glob matches.
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def parsed(self) -> int:

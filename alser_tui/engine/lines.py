@@ -5,6 +5,10 @@ from __future__ import annotations
 # Timestamps above this are milliseconds (the original's rule: ~1.28e12 is 2010 in ms,
 # and year 42000 in seconds).
 MS_THRESHOLD = 1_280_000_000_000
+# The largest time accepted, in seconds after the milliseconds rule. A value still larger
+# (10**30, a milliseconds count past year 42000) is not a time and would not even fit
+# SQLite's 64-bit integers: the line is malformed.
+MAX_TS = MS_THRESHOLD
 
 
 def split_als(line: str) -> tuple[str, int, str] | None:
@@ -25,6 +29,6 @@ def split_als(line: str) -> tuple[str, int, str] | None:
             return None
     if ts > MS_THRESHOLD:
         ts //= 1000
-    if ts < 0:
+    if not 0 <= ts <= MAX_TS:
         return None
     return line[:first].strip(), ts, line[second + 1 :]

@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alser_tui.engine.config import Config
-from alser_tui.engine.lines import MS_THRESHOLD
+from alser_tui.engine.lines import MAX_TS, MS_THRESHOLD
 from alser_tui.engine.parsers import build_parser
 from alser_tui.engine.parsers.base import REJECTED, Drop, Parser
+
+# Seconds a line may be dated ahead of the clock and still count as "now": further ahead it
+# is from the future (a wrong clock), and says nothing about how far a file has come.
+FUTURE_SLACK = 300
 
 
 @dataclass(slots=True)
@@ -27,7 +31,12 @@ class ChunkResult:
     malformed: int = 0
     filtered: int = 0
     last_ts: int | None = None
+    # The last time not from the future (see FUTURE_SLACK): how far the chunk has come.
+    mark_ts: int | None = None
     malformed_sample: str = ""
+    # Lines a parser raised on (counted as rejected too) and its last error, per parser.
+    crashed: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def active_guards(config: Config) -> list[int]:
@@ -65,7 +74,10 @@ class LineProcessor:
         locales = self.locales
         raw = self.config.guards[guard].format == "raw"
         malformed = filtered = 0
-        ts: int | None = None
+        ts = 0
+        last: int | None = None  # of the last line with a sound time (ts may hold a bad one)
+        mark: int | None = None
+        horizon = now + FUTURE_SLACK
         rej = REJECTED
         last_reject: dict[str, str] = {}
         for line in lines:
@@ -90,13 +102,27 @@ class LineProcessor:
                         continue
                 if ts > MS_THRESHOLD:
                     ts //= 1000
+                if not 0 <= ts <= MAX_TS:
+                    malformed += 1
+                    res.malformed_sample = line
+                    continue
                 area = line[:i]
                 msg = line[j + 1 :]
+            last = ts
+            if ts <= horizon:
+                mark = ts
             if locales and area not in locales:
                 filtered += 1
                 continue
             for parse, out, pid in slots:
-                r = parse(area, ts, msg)
+                try:
+                    r = parse(area, ts, msg)
+                except Exception as exc:
+                    # A parser bug on one odd line must not stop the guard (and every other
+                    # parser with it): the line is rejected, the error kept for the console.
+                    r = rej
+                    res.crashed[pid] = res.crashed.get(pid, 0) + 1
+                    res.errors[pid] = f"{type(exc).__name__}: {exc}"[:300]
                 if r.__class__ is tuple:
                     out.append((*r, line))
                 elif r is None:
@@ -118,5 +144,6 @@ class LineProcessor:
         res.last_reject = last_reject
         res.malformed = malformed
         res.filtered = filtered
-        res.last_ts = ts
+        res.last_ts = last
+        res.mark_ts = mark
         return res

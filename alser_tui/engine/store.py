@@ -7,7 +7,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,24 @@ from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.stats_sql import run_stats_sql
 
 SCHEMA_VERSION = 1
+# How long one write waits for another process's write lock before it fails; the engine then
+# keeps the batch, shows the error and retries with back-off (a long wait in SQLite would
+# freeze the loop: no stats, no prompt stop).
+WRITE_BUSY_TIMEOUT = 2.0
+
+
+# At most this many rows of one window are built, stored and shown, whatever ``limit`` says
+# (0 means "all"): a million distinct groups must not become a million Python objects and a
+# 100 MB JSON column (bench/cardinality.py). The total and the group count still cover all.
+MAX_SHOWN_ROWS = 10_000
+
+
+def shown_limit(p: ParserConfig) -> int:
+    return min(p.limit, MAX_SHOWN_ROWS) if p.limit else MAX_SHOWN_ROWS
+
+
+class StoreUnavailable(OSError):
+    """The database cannot be opened or set up (read-only or full disk, not a database...)."""
 
 
 def events_table(parser_id: str) -> str:
@@ -56,27 +75,36 @@ class Store:
         self.path = path
         self.parsers = {p.id: p for p in parsers}
         self.scratch = scratch
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if scratch and path.exists():
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-        self.con = self._connect()
-        self.db = sqlite_utils.Database(self.con)
         self._local = threading.local()
         self._insert_sql: dict[str, str] = {}
         self._persist_sql: dict[str, str] = {}
-        self._create_schema()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if scratch and path.exists():
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+            self.con = self._connect()
+            self.db = sqlite_utils.Database(self.con)
+            self._create_schema()
+        except (sqlite3.Error, OSError) as exc:
+            # One clear line for the command (exit 1) instead of a traceback.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreUnavailable(f"cannot use the database {path}: {reason}") from exc
 
     # ------------------------------------------------------------------ setup
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        con = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=WRITE_BUSY_TIMEOUT
+        )
         # Bigger pages: ~25% cheaper inserts of rows that carry their raw line (new files only).
         con.execute("PRAGMA page_size=16384")
         con.execute("PRAGMA journal_mode=WAL")
         # A scratch (history replay) database is rebuilt on every run: durability buys nothing.
         con.execute("PRAGMA synchronous=OFF" if self.scratch else "PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA temp_store=MEMORY")
+        # Sorts too big for the cache (GROUP BY over a million groups) spill to a temp file
+        # instead of growing the heap: bench/cardinality.py, 144 -> 70 MB peak for 1M groups.
+        con.execute("PRAGMA temp_store=FILE")
         con.execute("PRAGMA cache_size=-16000")
         return con
 
@@ -102,10 +130,13 @@ class Store:
                 "path": str,
                 "offset": int,
                 "updated": float,
+                "head": str,
             },
             pk=("dev", "inode", "fingerprint"),
             if_not_exists=True,
         )
+        if "head" not in db["offsets"].columns_dict:  # a database from before the column
+            db["offsets"].add_column("head", str)
         db["windows"].create(
             {
                 "parser": str,
@@ -171,15 +202,34 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing. IMMEDIATE takes the write lock first, so another writer makes it
+        wait (busy timeout) rather than fail half-way; a failed COMMIT is rolled back."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            # SQLite may have rolled back already (SQLITE_FULL, an I/O error): then a second
+            # ROLLBACK would raise and hide the real error.
+            if con.in_transaction:
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+
     def write_batch(
         self,
         rows_by_parser: dict[str, list[tuple[Any, ...]]],
         states: Iterable[FileState] = (),
+        alarms: Sequence[Any] = (),
     ) -> None:
-        """Insert rows and record the file offsets that produced them, in one transaction."""
-        con = self.con
-        con.execute("BEGIN")
-        try:
+        """Insert rows, the file offsets that produced them and the alarms they raised at
+        once (instant, dropped), in one transaction: a crash keeps all of them or none."""
+        with self._transaction() as con:
             for pid, rows in rows_by_parser.items():
                 if rows:
                     con.executemany(self._insert_sql[pid], rows)
@@ -188,19 +238,21 @@ class Store:
                         con.executemany(psql, rows)
             now = time.time()
             con.executemany(
-                "INSERT OR REPLACE INTO offsets (dev, inode, fingerprint, path, offset, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.dev, s.inode, s.fingerprint, s.path, s.offset, now) for s in states],
+                "INSERT OR REPLACE INTO offsets"
+                " (dev, inode, fingerprint, path, offset, updated, head)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(s.dev, s.inode, s.fingerprint, s.path, s.offset, now, s.head) for s in states],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            self._insert_alarms(con, alarms)
 
     def saved_offsets(self) -> list[FileState]:
         return [
-            FileState(path=r[0], dev=r[1], inode=r[2], fingerprint=r[3], offset=r[4])
-            for r in self.con.execute("SELECT path, dev, inode, fingerprint, offset FROM offsets")
+            FileState(
+                path=r[0], dev=r[1], inode=r[2], fingerprint=r[3], offset=r[4], head=r[5] or ""
+            )
+            for r in self.con.execute(
+                "SELECT path, dev, inode, fingerprint, offset, head FROM offsets"
+            )
         ]
 
     def forget_offsets_older_than(self, seconds: float) -> None:
@@ -223,7 +275,7 @@ class Store:
         if p.stats_sql:
             found, total_, groups_ = run_stats_sql(
                 con, p.stats_sql, events_table(p.id), p.group_by, start, end,
-                min_amount=p.min_amount, limit=p.limit,
+                min_amount=p.min_amount, limit=shown_limit(p),
             )  # fmt: skip
             return Aggregate(tuple(GroupRow(a, g) for a, g in found), total_, groups_)
         sql, params = _aggregate_sql(p, start, end)
@@ -264,14 +316,38 @@ class Store:
         return self.con.execute(f"SELECT MIN(ts) FROM {q(events_table(parser_id))}").fetchone()[0]
 
     def save_window(
-        self, parser_id: str, start: int, end: int, agg: Aggregate, closed_at: float
+        self,
+        parser_id: str,
+        start: int,
+        end: int,
+        agg: Aggregate,
+        closed_at: float,
+        con: sqlite3.Connection | None = None,
     ) -> None:
         rows = json.dumps([{"amount": r.amount, "group": r.group} for r in agg.rows])
-        self.con.execute(
+        (con or self.con).execute(
             "INSERT OR REPLACE INTO windows (parser, start, end, total, groups, rows, closed_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (parser_id, start, end, agg.total, agg.groups, rows, closed_at),
         )
+
+    def close_window(
+        self,
+        parser_id: str,
+        start: int,
+        end: int,
+        agg: Aggregate,
+        closed_at: float,
+        alarms: Sequence[Any] = (),
+        prune_before: int | None = None,
+    ) -> None:
+        """A closed window, its alarms and the pruning it allows, in one transaction: after a
+        crash the window is either closed with its alarms or still open (closed again)."""
+        with self._transaction() as con:
+            self.save_window(parser_id, start, end, agg, closed_at, con)
+            self._insert_alarms(con, alarms)
+            if prune_before is not None:
+                self.prune(parser_id, prune_before, con)
 
     def last_closed_end(self, parser_id: str) -> int | None:
         row = self.con.execute(
@@ -291,16 +367,21 @@ class Store:
         ).fetchall()
         return [(s, e, t, json.loads(r)) for s, e, t, r in reversed(recs)]
 
-    def prune(self, parser_id: str, before_ts: int) -> None:
-        self.con.execute(f"DELETE FROM {q(events_table(parser_id))} WHERE ts < ?", (before_ts,))
+    def prune(self, parser_id: str, before_ts: int, con: sqlite3.Connection | None = None) -> None:
+        (con or self.con).execute(
+            f"DELETE FROM {q(events_table(parser_id))} WHERE ts < ?", (before_ts,)
+        )
 
     # ------------------------------------------------------------------ alarms
 
     def save_alarms(self, alarms: Sequence[Any]) -> None:
+        self._insert_alarms(self.con, alarms)
+
+    def _insert_alarms(self, con: sqlite3.Connection, alarms: Sequence[Any]) -> None:
         if not alarms:
             return
         now = time.time()
-        self.con.executemany(
+        con.executemany(
             "INSERT INTO alarms (parser, kind, severity, amount, grp, start, end, ts, text,"
             " created, acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             [
@@ -393,7 +474,6 @@ def _aggregate_sql(p: ParserConfig, start: int, end: int) -> tuple[str, list[Any
         f"SELECT _amount, SUM(_amount) OVER (), COUNT(*) OVER (){select_cols}"
         f" FROM ({inner}) ORDER BY {order}"
     )
-    if p.limit:
-        sql += " LIMIT ?"
-        params.append(p.limit)
+    sql += " LIMIT ?"
+    params.append(shown_limit(p))
     return sql, params

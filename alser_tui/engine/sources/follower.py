@@ -5,12 +5,32 @@ from __future__ import annotations
 import glob
 import os
 import stat
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .tailer import CHUNK_SIZE, MAX_LINE_BYTES, FileState, FileTailer
+from .tailer import (
+    CHUNK_SIZE,
+    HEAD_BYTES,
+    MAX_LINE_BYTES,
+    FileState,
+    FileTailer,
+    Identity,
+    fingerprint,
+    head_digest,
+)
 
-Identity = tuple[int, int]
+# Bound on the remembered states of files let go of (see ``_known``).
+KNOWN_MAX = 1024
+# Bytes of lines one read() hands out at most (beside its line budget): the engine's batch
+# stays a few MB even when every line is a 100 KB JSON document.
+BATCH_BYTES = 8 << 20
+# A new file starting with the same HEAD_BYTES as a file still being read is a copy in the
+# making (copytruncate copies, then cuts): it waits this long for the cut to tell how far the
+# original was read, then starts at its end.
+COPY_WAIT = 5.0
+# How long the state of a cut (copytruncate) content is kept for its copy to show up.
+CUT_MEMORY = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +52,10 @@ class LiveFollower:
     ``saved`` are the states stored by the previous run.  Start positions: a file matching a
     saved identity resumes there; on the very first run (``first_run``) the files that already
     exist start at their end; otherwise, and for every file that appears later, from 0.
+    Gzip-compressed files are not followed (rotated copies whose lines were counted from the
+    live file); ``compressed_files`` lists the ones the glob matches. A new file that is a
+    copy of one read (its first HEAD_BYTES identical: copytruncate, ``cp`` in the glob) starts
+    where reading of the original stopped, never from 0 (see ``_copy_start``).
 
     The engine calls ``rescan()`` every ~2 s and when the watcher signals, and ``read()`` in
     its loop; everything happens on the caller's thread.
@@ -45,10 +69,12 @@ class LiveFollower:
         first_run: bool,
         max_line_bytes: int = MAX_LINE_BYTES,
         chunk_size: int = CHUNK_SIZE,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.pattern = pattern
         self.max_line_bytes = max_line_bytes
         self.chunk_size = chunk_size
+        self.batch_bytes = batch_bytes
         self._tailers: dict[str, FileTailer] = {}
         self._reported: dict[FileTailer, FileState] = {}  # last state handed to the caller
         # States stored by the previous run (the engine passes every guard's: most are not
@@ -61,6 +87,12 @@ class LiveFollower:
         # identity resumes there instead of at 0.  Without this, a file renamed to another
         # name that still matches the glob would be read again from its start.
         self._known: dict[Identity, list[FileState]] = {}
+        # Where each known file really is (a symlink's target): a state is kept while that
+        # file is still there, so a symlink swapped back to it resumes instead of re-reading.
+        self._where: dict[Identity, str] = {}
+        self._compressed: dict[str, Identity] = {}  # matched, gzip: never read live
+        self._cuts: list[tuple[FileState, float]] = []  # contents cut in place, and when
+        self._waiting: dict[str, float] = {}  # copies of a file still being read, since
         self._fresh: set[Identity] = set()  # added since the last rescan: not pruned yet
         self._gone: set[str] = set()  # paths no longer matched: dropped once drained
         self._turn = 0
@@ -79,6 +111,8 @@ class LiveFollower:
             return
         held = {t.identity for t in self._tailers.values() if t.is_open}
         seen: set[Identity] = set()
+        for path in [p for p in self._compressed if p not in paths]:
+            del self._compressed[path]
         for path in sorted(paths):
             if path in self._tailers:
                 self._gone.discard(path)  # back again (re-created): its tailer follows it
@@ -91,11 +125,18 @@ class LiveFollower:
                 continue
             ident = (st.st_dev, st.st_ino)
             seen.add(ident)
+            if self._compressed.get(path) == ident:
+                continue
             if ident in held:
                 # Renamed from another matched path whose tailer has not finished it yet;
                 # once that tailer lets go, the next rescan resumes it from _known.
                 continue
             resume = self._known.pop(ident, []) + self._saved.pop(ident, [])
+            if not resume and not at_end:
+                copy = self._copy_start(path, st)
+                if copy is None:
+                    continue  # wait for the original's cut
+                resume = [copy] if copy.offset else []
             self._fresh.discard(ident)
             tailer = FileTailer(
                 path,
@@ -103,22 +144,35 @@ class LiveFollower:
                 at_end=at_end,
                 max_line_bytes=self.max_line_bytes,
                 chunk_size=self.chunk_size,
+                known=self._lookup,
             )
-            if tailer.is_open:
+            if tailer.compressed:
+                tailer.close()
+                self._compressed[path] = ident
+            elif tailer.is_open:
                 self._tailers[path] = tailer
                 self._reported[tailer] = tailer.state
+                self._where[ident] = tailer.real_path
         for path in self._tailers:
             if path not in paths:
                 self._gone.add(path)
+        for path in [p for p in self._waiting if p not in paths or p in self._tailers]:
+            del self._waiting[path]
         for ident in [i for i in self._known if i not in seen and i not in self._fresh]:
-            del self._known[ident]
+            if not self._still_there(ident):
+                del self._known[ident]
+        held = {t.identity for t in self._tailers.values() if t.is_open}
+        for ident in [i for i in self._where if i not in self._known and i not in held]:
+            del self._where[ident]
         self._fresh.clear()
 
     def read(self, max_lines: int) -> list[tuple[str, list[str], FileState]]:
         """Up to ``max_lines`` lines in total: (path, lines, state after them) per file.
 
         Round-robin in quotas, starting with a different file each call, so one file with a
-        huge backlog cannot starve the others.
+        huge backlog cannot starve the others. About ``batch_bytes`` at most: reading goes
+        at the pace the caller parses and stores, and its memory does not grow with a
+        backlog however long its lines.
         """
         tailers = list(self._tailers.values())
         if not tailers or max_lines <= 0:
@@ -128,18 +182,21 @@ class LiveFollower:
         got: dict[FileTailer, list[str]] = {}
         at_eof: set[FileTailer] = set()
         remaining = max_lines
-        while active and remaining > 0:
+        room = self.batch_bytes
+        while active and remaining > 0 and room > 0:
             quota = max(1, remaining // len(active))
+            share = max(1, room // len(active))
             still = []
             for tailer in active:
-                if remaining <= 0:
+                if remaining <= 0 or room <= 0:
                     break
                 want = min(quota, remaining)
-                lines = tailer.read(want)
+                lines = tailer.read(want, share)
+                room -= tailer.last_read_bytes
                 if lines:
                     got.setdefault(tailer, []).extend(lines)
                     remaining -= len(lines)
-                if len(lines) < want:
+                if len(lines) < want and tailer.at_eof:
                     at_eof.add(tailer)
                 else:
                     still.append(tailer)
@@ -147,10 +204,28 @@ class LiveFollower:
         result: list[tuple[str, list[str], FileState]] = []
         for tailer in tailers:
             # Rotated-away files first (their final offsets), then the file now at the path.
-            for old in tailer.retired:
-                result.append((old.path, [], old))
-                self._remember(old)
-            tailer.retired.clear()
+            if tailer.cut:
+                now = time.monotonic()
+                self._cuts = [c for c in self._cuts if now - c[1] < CUT_MEMORY][-15:]
+                self._cuts.extend((c, now) for c in tailer.cut)
+                tailer.cut.clear()
+            if tailer.retired:
+                for old in tailer.retired:
+                    result.append((old.path, [], old))
+                    self._remember(old, tailer.retired_real.get(old.identity, ""))
+                tailer.retired.clear()
+                tailer.retired_real.clear()
+                if tailer.is_open:
+                    self._where[tailer.identity] = tailer.real_path
+            if tailer.compressed:
+                # The path now holds a gzip file (written after we opened it empty, or
+                # rotated in): not a live log; let it go.
+                self._compressed[tailer.path] = tailer.identity
+                self._gone.discard(tailer.path)
+                del self._tailers[tailer.path]
+                self._reported.pop(tailer, None)
+                tailer.close()
+                continue
             lines = got.get(tailer)
             state = tailer.state
             # A state that moved without lines (truncation, rotation, skipped overlong rest)
@@ -166,7 +241,7 @@ class LiveFollower:
                 del self._tailers[path]
                 self._reported.pop(tailer, None)
                 if tailer.is_open:
-                    self._remember(tailer.state)
+                    self._remember(tailer.state, tailer.real_path)
                 tailer.close()
         return result
 
@@ -198,6 +273,15 @@ class LiveFollower:
         return out
 
     @property
+    def compressed_files(self) -> tuple[str, ...]:
+        return tuple(sorted(self._compressed))
+
+    def lag_of(self, path: str) -> int:
+        """Bytes not read yet from the file at ``path`` (0 when it is not followed)."""
+        t = self._tailers.get(path)
+        return t.lag_bytes if t is not None else 0
+
+    @property
     def lag_bytes(self) -> int:
         return sum(t.lag_bytes for t in self._tailers.values())
 
@@ -213,10 +297,67 @@ class LiveFollower:
 
     # ------------------------------------------------------------------ internals
 
-    def _remember(self, state: FileState) -> None:
+    def _copy_start(self, path: str, st: os.stat_result) -> FileState | None:
+        """Where a new file starts: a copy of content already read resumes where reading of
+        it stopped (a FileState to resume from); any other file from 0 (offset 0). None: a
+        copy of a file still being read, whose cut may come any moment: not yet."""
+        try:
+            with open(path, "rb") as f:
+                head = f.read(HEAD_BYTES)
+        except OSError:
+            return FileState(path, st.st_dev, st.st_ino, "", 0)
+        plain = FileState(path, st.st_dev, st.st_ino, fingerprint(head)[0], 0)
+        if len(head) < HEAD_BYTES:
+            return plain
+        digest = head_digest(head)
+        size = st.st_size
+
+        def at(offset: int) -> FileState:
+            return FileState(path, st.st_dev, st.st_ino, plain.fingerprint, min(offset, size))
+
+        # The content a copytruncate cut (newest first), or a file let go of.
+        for cut, _when in reversed(self._cuts):
+            if cut.head == digest:
+                return at(cut.offset)
+        for states in self._known.values():
+            for known in states:
+                if known.head == digest:
+                    return at(known.offset)
+        for t in self._tailers.values():
+            if t.state.head == digest:
+                if t.offset >= size:
+                    return at(size)  # read to past the copy's end in the original
+                since = self._waiting.setdefault(path, time.monotonic())
+                if time.monotonic() - since < COPY_WAIT:
+                    return None
+                return at(size)  # a plain copy (cp): its lines are read from the original
+        return plain
+
+    def _lookup(self, ident: Identity) -> list[FileState]:
+        """States for a file a tailer switches to (a symlink swapped back to it)."""
+        return self._known.pop(ident, []) + self._saved.pop(ident, [])
+
+    def _still_there(self, ident: Identity) -> bool:
+        where = self._where.get(ident)
+        if not where:
+            return False
+        try:
+            st = os.stat(where)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == ident
+
+    def _remember(self, state: FileState, where: str = "") -> None:
         ident = state.identity
-        bucket = self._known.setdefault(ident, [])
-        bucket[:] = [s for s in bucket if s.fingerprint != state.fingerprint]
+        # Re-inserted: the dict's order is the LRU order KNOWN_MAX trims by.
+        bucket = [s for s in self._known.pop(ident, []) if s.fingerprint != state.fingerprint]
         bucket.insert(0, state)  # newest first: it is tried first
         del bucket[4:]
+        self._known[ident] = bucket
+        if where:
+            self._where[ident] = where
         self._fresh.add(ident)
+        while len(self._known) > KNOWN_MAX:
+            oldest = next(iter(self._known))
+            del self._known[oldest]
+            self._where.pop(oldest, None)

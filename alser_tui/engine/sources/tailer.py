@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 MAX_LINE_BYTES = 1 << 20
 CHUNK_SIZE = 1 << 20
@@ -19,6 +19,13 @@ CHUNK_SIZE = 1 << 20
 # pinning a full chunk in memory when the follower hands out small quotas.
 MIN_READ = 64 << 10
 FINGERPRINT_BYTES = 256
+# A file found shorter than our position is "the same file cut short" (what is left was
+# read already) only when its first HEAD_BYTES are still byte for byte what we read; a
+# shorter match proves too little (a re-created file may repeat a banner line).
+HEAD_BYTES = 4096
+GZIP_MAGIC = b"\x1f\x8b"
+
+Identity = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,8 @@ class FileState:
     inode: int
     fingerprint: str
     offset: int
+    # "n:hash" of the first n <= HEAD_BYTES bytes (see HEAD_BYTES); "" when unknown.
+    head: str = field(default="", compare=False)
 
     @property
     def identity(self) -> tuple[int, int]:
@@ -64,6 +73,10 @@ def fingerprint_matches(head: bytes, fp: str) -> bool:
     except ValueError:
         return False
     return len(head) >= n and hashlib.blake2b(head[:n], digest_size=8).hexdigest() == digest
+
+
+def head_digest(head: bytes) -> str:
+    return f"{len(head)}:{hashlib.blake2b(head, digest_size=8).hexdigest()}" if head else ""
 
 
 def _fingerprint_length(fp: str) -> int:
@@ -218,9 +231,13 @@ class FileTailer:
     """Follows one path like ``tail -F``; ``read()`` returns only complete lines.
 
     Start position: a state of ``resume`` whose identity (dev, inode, fingerprint) matches
-    the file resumes at its offset (or at 0 if the file is now shorter); otherwise the end of
-    the file if ``at_end`` (the start of the last, unfinished line, so it is returned whole
-    once its newline arrives), otherwise 0.  A file that only appears later is read from 0.
+    the file resumes at its offset (see ``_position`` for a file now shorter); otherwise the
+    end of the file if ``at_end`` (the start of the last, unfinished line, so it is returned
+    whole once its newline arrives), otherwise 0.  A file that only appears later, or that
+    replaces the one followed, is read from 0 unless ``known`` has a state for it (a symlink
+    swapped back to a file read before).  A gzip-compressed file is never read as text: it
+    is marked ``compressed`` and left at its end (live logs are not compressed; a rotated
+    copy is, and its lines were counted from the live file).
     Errors never raise: they leave the tailer at EOF with ``error`` set, to retry later.
     """
 
@@ -232,8 +249,10 @@ class FileTailer:
         at_end: bool = False,
         max_line_bytes: int = MAX_LINE_BYTES,
         chunk_size: int = CHUNK_SIZE,
+        known: Callable[[Identity], list[FileState]] | None = None,
     ) -> None:
         self.path = path
+        self.real_path = path  # the file itself when path is a symlink (set on open)
         self.chunk_size = max(1, chunk_size)
         self.dev = 0
         self.inode = 0
@@ -244,13 +263,23 @@ class FileTailer:
         self.truncations = 0  # same file, cut or rewritten: restarted from 0
         self.missing = False  # the path names no file right now
         self.at_eof = False
+        self.compressed = False
+        self.last_read_bytes = 0
         self.error: str | None = None
-        # Final states of files this tailer left behind (rotation); the follower collects them.
+        # Final states of files this tailer left behind (rotation); the follower collects them,
+        # with where each file really was (its path, or a symlink's target at the time).
         self.retired: list[FileState] = []
+        self.retired_real: dict[Identity, str] = {}
+        # States of contents emptied or rewritten in place (copytruncate): a copy of one, if
+        # the glob matches it, resumes where reading of the original stopped.
+        self.cut: list[FileState] = []
         self._splitter = LineSplitter(max_line_bytes)
         self._fd: int | None = None
         self._pos = 0  # fd position: offset + bytes buffered or skipped
         self._fp_final = False
+        self._head = b""  # the first HEAD_BYTES of the file as read
+        self._head_fp = ""
+        self._known = known
         if isinstance(resume, FileState):
             resume = (resume,)
         self._open(resume or (), at_end)
@@ -271,7 +300,9 @@ class FileTailer:
 
     @property
     def state(self) -> FileState:
-        return FileState(self.path, self.dev, self.inode, self.fingerprint, self.offset)
+        return FileState(
+            self.path, self.dev, self.inode, self.fingerprint, self.offset, self._head_fp
+        )
 
     @property
     def size(self) -> int:
@@ -286,29 +317,45 @@ class FileTailer:
     def lag_bytes(self) -> int:
         return max(0, self.size - self.offset)
 
-    def read(self, max_lines: int = 10_000) -> list[str]:
-        """Up to ``max_lines`` complete lines; also notices rotation, truncation, replacement."""
+    def read(self, max_lines: int = 10_000, max_bytes: int = 0) -> list[str]:
+        """Up to ``max_lines`` complete lines; also notices rotation, truncation, replacement.
+
+        ``max_bytes`` (0: no limit) ends the call early once that many bytes were taken, so
+        that a batch of long lines stays small in memory (``at_eof`` stays False then).
+        ``last_read_bytes`` tells how many bytes the call took.
+        """
         out: list[str] = []
+        self.last_read_bytes = 0
         if max_lines <= 0:
             return out
         if self._fd is None and not self._open((), False):
             self.at_eof = True
             return out
+        if self.compressed:
+            self.at_eof = True
+            return out
         splitter = self._splitter
         read_size = min(self.chunk_size, max(MIN_READ, max_lines * 512))
         eof_checks = 0
+        taken = 0
         try:
             if self.at_eof:
                 # Idle since the last call: if the file was cut and has regrown past our
                 # position meanwhile, reading on would return the middle of new lines.
                 self._check_in_place()
             while True:
-                self.offset += splitter.take(max_lines - len(out), out)
-                if len(out) >= max_lines:
+                n = splitter.take(max_lines - len(out), out)
+                self.offset += n
+                taken += n
+                if len(out) >= max_lines or (max_bytes and taken >= max_bytes):
                     self.at_eof = False
                     break
                 data = os.read(self._fd, read_size)  # type: ignore[arg-type]
                 if data:
+                    if self._pos == 0 and data.startswith(GZIP_MAGIC):
+                        # Written after we opened it empty (gzip creates, then fills).
+                        self._mark_compressed(os.fstat(self._fd).st_size)  # type: ignore[arg-type]
+                        break
                     splitter.feed(data)
                     self._pos += len(data)
                     continue
@@ -319,11 +366,18 @@ class FileTailer:
                     break
             if not self._fp_final and self._fd is not None:
                 self._refresh_fingerprint()  # the first line may be complete by now
+            if (
+                len(self._head) < HEAD_BYTES
+                and self._pos > len(self._head)
+                and self._fd is not None
+            ):
+                self._set_head(os.pread(self._fd, HEAD_BYTES, 0))
         except OSError as exc:
             # EIO, ESTALE on a network mount...: keep what we have, retry on the next call.
             self.error = f"{self.path}: {exc.strerror or exc}"
             self.at_eof = True
         self.lines_read += len(out)
+        self.last_read_bytes = taken
         return out
 
     def close(self) -> None:
@@ -351,7 +405,11 @@ class FileTailer:
         self.missing = False
         self._fd = fd
         self.dev, self.inode = st.st_dev, st.st_ino
+        self.real_path = os.path.realpath(self.path)
+        self.compressed = False
         self._splitter.reset()
+        if not resume and self._known is not None:
+            resume = self._known((st.st_dev, st.st_ino))
         try:
             self._position(st, resume, at_end)
         except OSError as exc:
@@ -363,15 +421,23 @@ class FileTailer:
     def _position(self, st: os.stat_result, resume: Iterable[FileState], at_end: bool) -> None:
         fd = self._fd
         assert fd is not None
-        head = os.pread(fd, FINGERPRINT_BYTES, 0)
+        head = os.pread(fd, HEAD_BYTES, 0)
+        self._set_head(head)
         self.fingerprint, self._fp_final = fingerprint(head)
+        if head.startswith(GZIP_MAGIC):
+            self._mark_compressed(st.st_size)
+            return
         same_inode = [s for s in resume if (s.dev, s.inode) == (st.st_dev, st.st_ino)]
         matching = [s for s in same_inode if fingerprint_matches(head, s.fingerprint)]
         if matching:
             # Several can match: a state saved while the first line was incomplete also
             # matches later ones.  The longest fingerprint is the most recent.
             saved = max(matching, key=lambda s: _fingerprint_length(s.fingerprint))
-            start = saved.offset if saved.offset <= st.st_size else 0
+            start = saved.offset
+            if start > st.st_size:
+                # Cut short while we were away: if its head is still what we read, what is
+                # left was read already; otherwise it was rewritten: all of it is new.
+                start = st.st_size if self._head_unchanged(saved.head, head) else 0
         elif at_end and not same_inode:
             # (A known inode with another first line was rewritten: all of it is new.)
             start = self._last_line_start(st.st_size)
@@ -409,20 +475,57 @@ class FileTailer:
                 self._pos += len(data)
                 return True
             self.retired.append(self.state)
+            self.retired_real[self.identity] = self.real_path
             del self.retired[:-16]  # nobody collects them when used alone
+            while len(self.retired_real) > 16:
+                del self.retired_real[next(iter(self.retired_real))]
             self.close()
             self.rotations += 1
             return self._open((), False)
-        if st.st_size < self._pos or not self._refresh_fingerprint():
-            # copytruncate, or rewritten in place (same inode, other first line).
+        if st.st_size < self._pos:
+            self._shrunk(st.st_size)
+            return True
+        if not self._refresh_fingerprint():
+            # Rewritten in place (same inode, other first line).
             self._restart()
             return True
         return st.st_size > self._pos
 
     def _check_in_place(self) -> None:
         size = os.fstat(self._fd).st_size  # type: ignore[arg-type]
-        if size < self._pos or (size > self._pos and not self._refresh_fingerprint()):
+        if size < self._pos:
+            self._shrunk(size)
+        elif size > self._pos and not self._refresh_fingerprint():
             self._restart()
+
+    def _shrunk(self, size: int) -> None:
+        """Same inode, now shorter than our position: copytruncate (emptied, refilled with
+        other lines: read it from 0), or cut short in place with its head intact (what is
+        left was read: go on from the new end, so nothing is counted twice)."""
+        n = len(self._head)
+        if n and size >= n and os.pread(self._fd, n, 0) == self._head:  # type: ignore[arg-type]
+            self.truncations += 1
+            start = min(self.offset, size)
+            os.lseek(self._fd, start, os.SEEK_SET)  # type: ignore[arg-type]
+            self.offset = self._pos = start
+            self._splitter.reset()
+        else:
+            self._restart()
+
+    def _head_unchanged(self, digest: str, head: bytes) -> bool:
+        n = _fingerprint_length(digest)
+        return n > 0 and len(head) >= n and head_digest(head[:n]) == digest
+
+    def _set_head(self, head: bytes) -> None:
+        self._head = head
+        self._head_fp = head_digest(head)
+
+    def _mark_compressed(self, size: int) -> None:
+        # Nothing in it is a line: stand at its end so it never holds the windows back.
+        self.compressed = True
+        self._splitter.reset()
+        self.offset = self._pos = size
+        self.at_eof = True
 
     def _refresh_fingerprint(self) -> bool:
         """False when the file no longer starts as it did (replaced in place)."""
@@ -435,8 +538,12 @@ class FileTailer:
 
     def _restart(self) -> None:
         self.truncations += 1
+        if len(self._head) >= HEAD_BYTES:  # smaller heads prove too little (HEAD_BYTES)
+            self.cut.append(self.state)
+            del self.cut[:-4]
         os.lseek(self._fd, 0, os.SEEK_SET)  # type: ignore[arg-type]
         self.offset = self._pos = 0
         self._splitter.reset()
-        head = os.pread(self._fd, FINGERPRINT_BYTES, 0)  # type: ignore[arg-type]
+        head = os.pread(self._fd, HEAD_BYTES, 0)  # type: ignore[arg-type]
+        self._set_head(head)
         self.fingerprint, self._fp_final = fingerprint(head)
