@@ -92,7 +92,17 @@ def run_one(kind: str, lines: int, files: int, extra: list[str]) -> dict[str, fl
             f'history_glob = "{data}/{gen.FAMILY[kind]}.*.log"\nparsers = ["{pid}"]\n\n'
             + (PHPX_PARSER if kind == "phpx" else parser_block(pid))
         )
-        cmd = [sys.executable, "-m", "alser_tui", "-c", str(cfg), "--no-ui", "--history", "--json", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "alser_tui",
+            "-c",
+            str(cfg),
+            "--no-ui",
+            "--history",
+            "--json",
+            *extra,
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -112,7 +122,9 @@ def run_one(kind: str, lines: int, files: int, extra: list[str]) -> dict[str, fl
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--files", type=int, default=4)
     ap.add_argument("--kinds", default="php,json,phpx")
