@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,6 +212,9 @@ class Lifecycle:
         self._active: list[Silence] = []
         self._version = -1
         self._acks: set[str] = set()
+        # The console writes silences and acks from its own thread while the dispatcher
+        # judges alarms: one lock keeps the cached view and the table in step.
+        self._lock = threading.RLock()
         self.counts = {"silenced": 0, "acknowledged": 0, "realert": 0}
         self._load()
 
@@ -246,35 +250,45 @@ class Lifecycle:
             self.db.execute("DELETE FROM alerts WHERE key = ?", (key,))
         if key in self._acks:
             self._acks.discard(key)
-            self.db.execute("DELETE FROM acks WHERE key = ?", (key,))
+            if self.persist:
+                # A replay must not erase acknowledgements the live run relies on.
+                self.db.execute("DELETE FROM acks WHERE key = ?", (key,))
 
     # ------------------------------------------------------------------ silences and acks
 
     def active_silences(self, now: float) -> list[Silence]:
-        # Re-read only when the CLI (another connection) committed something.
-        version = self.db.data_version()
-        if version != self._version:
-            self._version = version
-            self._active = self.silences.list(now)
-            self._acks = {r["key"] for r in self.db.query("SELECT key FROM acks")}
-        return [s for s in self._active if s.until > now]
+        # Re-read when another connection (the CLI) committed something, or after a write of
+        # our own from the console's thread (data_version does not move for those).
+        with self._lock:
+            version = self.db.data_version()
+            if version != self._version:
+                self._version = version
+                self._active = self.silences.list(now)
+                self._acks = {r["key"] for r in self.db.query("SELECT key FROM acks")}
+            return [s for s in self._active if s.until > now]
 
     def add_silence(self, **kw: Any) -> Silence:
-        s = self.silences.add(**kw)
-        self._active.append(s)
-        return s
+        with self._lock:
+            s = self.silences.add(**kw)
+            self._active.append(s)
+            self._version = -1
+            return s
 
     def remove_silence(self, sid: int) -> bool:
-        self._active = [s for s in self._active if s.id != sid]
-        return self.silences.remove(sid)
+        with self._lock:
+            self._active = [s for s in self._active if s.id != sid]
+            self._version = -1
+            return self.silences.remove(sid)
 
     def ack(self, key: str, now: float, comment: str = "") -> None:
         """Acknowledged: no channel hears of this alarm again until it resolves."""
-        self._acks.add(key)
-        self.db.execute(
-            "INSERT OR REPLACE INTO acks (key, created, comment) VALUES (?, ?, ?)",
-            (key, now, comment),
-        )
+        with self._lock:
+            self._acks.add(key)
+            self.db.execute(
+                "INSERT OR REPLACE INTO acks (key, created, comment) VALUES (?, ?, ?)",
+                (key, now, comment),
+            )
+            self._version = -1
 
     # ------------------------------------------------------------------ judging
 
