@@ -198,3 +198,15 @@ def test_relative_paths_resolve_against_config_folder(tmp_path: Path) -> None:
     cfg = parse_config(copy.deepcopy(BASE), str(tmp_path / "conf" / "alser.toml"))
     assert cfg.data_dir == tmp_path / "conf" / "var"
     assert cfg.resolve("logs/a.log") == tmp_path / "conf" / "logs" / "a.log"
+
+
+def test_unreadable_config_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Root reads any mode bits, so a folder stands in for an unreadable file.
+    folder = tmp_path / "alser.toml"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(folder)
+    assert main(["-c", str(folder), "--check"]) == 2
+    assert capsys.readouterr().err.startswith(f"alser-tui: {folder}: cannot read")
