@@ -27,7 +27,6 @@ from alser_tui.engine.events import (
     WindowClosed,
 )
 from alser_tui.engine.parallel import ParsePool
-from alser_tui.engine.parsers import build_parser
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
@@ -183,13 +182,13 @@ class Engine:
         if not self.dry_run:
             name = "history.db" if self.history else "alser.db"
             self.store = Store(self.data_dir / name, parsers, scratch=self.history)
+        self.processor = LineProcessor(cfg, self.locales)
         for p in parsers:
-            # The engine's own parser objects only answer is_instant/instant_format; the
-            # parsing itself happens in the LineProcessor (here or in a worker process).
-            parser = build_parser(p, cfg)
+            # The runs share the processor's parser objects (is_instant/instant_format); a
+            # worker process builds its own to parse.
             run = _ParserRun(
                 config=p,
-                parser=parser,
+                parser=self.processor.parsers[p.id],
                 clock=WindowClock(p.window, cfg.engine.lateness),
                 rules=AlarmRules(p, cfg.engine.abnormal_memory),
             )
@@ -199,7 +198,6 @@ class Engine:
             self._restore()
         saved = self.store.saved_offsets() if self.store and not self.history else []
         first_run = self.store is None or self.store.meta("live_started") is None
-        self.processor = LineProcessor(cfg, self.locales)
         dirs: list[str] = []
         for gi in active_guards(cfg):
             g = cfg.guards[gi]
