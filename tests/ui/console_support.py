@@ -10,10 +10,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from alser_tui.engine.config import load_config
 from alser_tui.ui.app import AlserApp
+from alser_tui.ui.widgets.keyed_table import KeyedTable
 from alser_tui.ui.widgets.status_line import StatusLine
 
 T0 = 1_800_000_000  # a boundary of every window size used here (2030-01-15 08:00:00 UTC)
@@ -155,9 +156,9 @@ def plain(cell: Any) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
 
 
-def rows_of(table: DataTable[Any]) -> list[list[str]]:
+def rows_of(table: KeyedTable) -> list[list[str]]:
     """What a table shows, top to bottom, as plain strings."""
-    return [[plain(c) for c in table.get_row(row.key)] for row in table.ordered_rows]
+    return [[plain(c) for c in table.get_row(key)] for key in table.keys]
 
 
 def text_of(widget: Static | StatusLine) -> str:

@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
+
+from alser_tui.ui.widgets.keyed_table import KeyedTable
 
 KEY_NAMES = {
     "escape": "esc",
@@ -23,6 +25,8 @@ KEY_NAMES = {
     "enter": "enter",
     "slash": "/",
     "delete": "del",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
 }
 
 HelpSection = tuple[str, Sequence[BindingType]]
@@ -55,7 +59,16 @@ def merged(rows: Sequence[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
         places = out.setdefault((keys, what), [])
         if where not in places:
             places.append(where)
-    return [(", ".join(places), keys, what) for (keys, what), places in out.items()]
+    # Then keys that do the same in the same places share a line (``j ↓  Down``).
+    lines: dict[tuple[str, str], list[str]] = {}
+    for (keys, what), places in out.items():
+        lines.setdefault((", ".join(places), what), []).append(keys)
+    return [(where, " ".join(keys), what) for (where, what), keys in lines.items()]
+
+
+class HelpTable(KeyedTable):
+    # A narrow terminal cuts the places and meanings, never the keys.
+    FLEX_COLUMNS: ClassVar[frozenset[str]] = frozenset({"where", "does"})
 
 
 class HelpScreen(ModalScreen[None]):
@@ -75,13 +88,17 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static("Keys  ·  esc or ? closes", id="help-title")
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield HelpTable(id="help-table")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("where", "key", "does")
-        for where, keys, what in self.shown:
-            table.add_row(Text(where), Text(keys), Text(what))
+        table = self.query_one(HelpTable)
+        table.set_columns([("where", "where"), ("key", "key"), ("does", "does")])
+        table.sync(
+            [
+                (str(i), [Text(where), Text(keys), Text(what)])
+                for i, (where, keys, what) in enumerate(self.shown)
+            ]
+        )
         table.focus()
 
     async def action_dismiss(self, result: None = None) -> None:

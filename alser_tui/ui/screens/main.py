@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from alser_tui.ui.model import ConsoleModel, MarkedRow
 from alser_tui.ui.query import Scope, build_scope
@@ -19,6 +19,7 @@ from alser_tui.ui.text import clock, group_key
 from alser_tui.ui.widgets.alarm_list import AlarmList
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.group_table import GroupTable
+from alser_tui.ui.widgets.keyed_table import KeyedTable
 from alser_tui.ui.widgets.parser_list import ParserList, digit_of
 from alser_tui.ui.widgets.scope_header import ScopeHeader
 from alser_tui.ui.widgets.status_line import StatusLine
@@ -366,10 +367,9 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ messages
 
-    @on(DataTable.RowHighlighted, "ParserList")
-    def _parser_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.select_parser(str(event.row_key.value))
+    @on(KeyedTable.RowHighlighted, "ParserList")
+    def _parser_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
+        self.select_parser(event.key)
 
     @on(ParserList.Opened)
     def _parser_opened(self) -> None:

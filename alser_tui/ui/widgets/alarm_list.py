@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
 
 from alser_tui.ui.model import AlarmEntry, ConsoleModel, alarm_kind_word
 from alser_tui.ui.text import clock, css_beside, log_text
@@ -21,7 +20,7 @@ class AlarmList(KeyedTable):
     """Newest on top; the cursor follows the top until the user moves it."""
 
     DEFAULT_CSS = css_beside(__file__)
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = KeyedTable.COMPONENT_CLASSES | {
         "alarm-list--unacked",
         "alarm-list--acked",
     }

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
 
 from alser_tui.engine.config import ParserConfig
 from alser_tui.sanitize import clean
@@ -27,7 +26,7 @@ class EventTable(KeyedTable):
     the events' positions, so filtering and searching keep the cursor on its event."""
 
     DEFAULT_CSS = css_beside(__file__)
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"event-table--hit"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = KeyedTable.COMPONENT_CLASSES | {"event-table--hit"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Event", id="event-open"),
         Binding("slash", "screen.search", "Search", id="search"),

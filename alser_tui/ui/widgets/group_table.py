@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
 
 from alser_tui.engine.config import ParserConfig
 from alser_tui.sanitize import clean
@@ -46,7 +45,7 @@ def mark_text(row: MarkedRow) -> str:
 
 class GroupTable(KeyedTable):
     DEFAULT_CSS = css_beside(__file__)
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = KeyedTable.COMPONENT_CLASSES | {
         "group-table--threshold",
         "group-table--abnormal",
         "group-table--silenced",

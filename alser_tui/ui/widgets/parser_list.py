@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
 
 from alser_tui.ui.model import STATE_MARKS, ConsoleModel, ParserState
 from alser_tui.ui.text import amount, css_beside, parser_style, sparkline
@@ -34,7 +33,7 @@ def digit_of(index: int) -> str:
 
 class ParserList(KeyedTable):
     DEFAULT_CSS = css_beside(__file__)
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+    COMPONENT_CLASSES: ClassVar[set[str]] = KeyedTable.COMPONENT_CLASSES | {
         "parser-list--alarm",
         "parser-list--abnormal",
         "parser-list--quiet",
