@@ -616,7 +616,16 @@ class Engine:
             self._rate = (self.lines - n0) / (mono - t0)
             self._rate_mark = (mono, self.lines)
         files = [
-            FileStats(f.path, f.offset, f.size, f.lines_read, self.skew_of(f.path))
+            FileStats(
+                f.path,
+                f.offset,
+                f.size,
+                f.lines_read,
+                self.skew_of(f.path),
+                last_line=f.last_line_at,
+                kind=f.kind,
+                note=f.note,
+            )
             for g in self.guards
             if not isinstance(g.source, HistoryReader)
             for f in g.source.files

@@ -55,6 +55,14 @@ class FileStats:
     # Seconds the file's line times run ahead (+) or behind (-) the clock, when they did so
     # consistently (beyond the tolerance in the last few reads that reached its end).
     skew: int | None = None
+    # Wall-clock time (time.time()) the source last handed out lines; 0.0: none yet.
+    last_line: float = 0.0
+    # "file"; "connection" (one client of a receiver: bytes received and read); "table"
+    # (one polled table: offset, size and lag count row ids, not bytes).
+    kind: str = "file"
+    # A few words beside the name: a connection's peer and counts, "missing", a table's
+    # bad rows (source text: show it cleaned).
+    note: str = ""
 
     @property
     def lag(self) -> int:

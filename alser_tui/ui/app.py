@@ -51,6 +51,7 @@ from alser_tui.ui.screens.help import HelpScreen, HelpSection
 from alser_tui.ui.screens.main import MainScreen
 from alser_tui.ui.screens.silence import SilencePicker
 from alser_tui.ui.screens.silences import SilencesScreen
+from alser_tui.ui.screens.sources import SourcesScreen
 from alser_tui.ui.text import clock, group_words
 from alser_tui.ui.themes import DEFAULT_THEME, THEME_ORDER, load_themes
 from alser_tui.ui.toasts import ToastBoard
@@ -75,7 +76,7 @@ STOP_TIMEOUT = 5.0
 Query = Callable[[], Any]
 Deliver = Callable[[Any], bool | None]
 BACKGROUND = frozenset({"totals", "status", "prefetch"})  # kinds the timer asks for
-LETTER_ACTIONS = frozenset({"quit", "help", "toggle_mute", "cycle_theme", "silences"})
+LETTER_ACTIONS = frozenset({"quit", "help", "toggle_mute", "cycle_theme", "silences", "sources"})
 
 
 @dataclass
@@ -98,6 +99,7 @@ class AlserApp(App[int]):
         Binding("m", "toggle_mute", "Mute bell", show=False, id="mute"),
         Binding("t", "cycle_theme", "Next theme", show=False, id="theme"),
         Binding("S", "silences", "Silences", show=False, id="silences"),
+        Binding("o", "sources", "Sources", show=False, id="sources"),
     ]
 
     def __init__(
@@ -339,7 +341,7 @@ class AlserApp(App[int]):
                 self._main_dirty.clear()
             else:
                 self._main_dirty |= dirty
-                if isinstance(screen, DrillScreen | EventScreen | SilencesScreen):
+                if isinstance(screen, DrillScreen | EventScreen | SilencesScreen | SourcesScreen):
                     screen.tick(dirty)
             self._show_toasts()
         except NoMatches:
@@ -580,6 +582,10 @@ class AlserApp(App[int]):
         if not isinstance(self.screen, SilencesScreen):
             self.push_screen(SilencesScreen())
 
+    def action_sources(self) -> None:
+        if not isinstance(self.screen, SourcesScreen):
+            self.push_screen(SourcesScreen())
+
     def help_sections(self) -> list[HelpSection]:
         return [
             ("anywhere", self.BINDINGS),
@@ -593,6 +599,7 @@ class AlserApp(App[int]):
             ("one event", EventScreen.BINDINGS),
             ("silences", SilencesScreen.BINDINGS),
             ("silences", SilenceTable.BINDINGS),
+            ("sources", SourcesScreen.BINDINGS),
         ]
 
     def palette_commands(self) -> list[Command]:
@@ -616,6 +623,8 @@ class AlserApp(App[int]):
             command("silence the selected group", "s: 15 min, 1 h, 4 h, until 09:00",
                     main.action_silence_selected),
             command("silences", "S: list and lift silences", self.action_silences),
+            command("sources", "o: followed files, lag, lines/s; unguarded files; warnings",
+                    self.action_sources),
             command("acknowledge the selected alarm", "a in the alarm list",
                     main.action_ack_selected),
             command("acknowledge every alarm", "A in the alarm list", self.ack, None),

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from alser_tui.engine.alarms import ABNORMAL, DROPPED, INSTANT, THRESHOLD, Alarm, RowMarks
 from alser_tui.engine.config import Config, ParserConfig
-from alser_tui.engine.events import AlarmRaised, Event, Finished, ShownRow, Stats, WindowClosed
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Event,
+    FileStats,
+    Finished,
+    ShownRow,
+    Stats,
+    WindowClosed,
+)
 from alser_tui.ui.text import group_key
 
 if TYPE_CHECKING:
@@ -31,6 +39,7 @@ MAX_MEMORY = 20_000  # per parser: last shown amount per group, for live growth 
 REJECT_MEMORY = 30.0  # seconds (engine clock) over which the share of rejected lines counts
 REJECT_SHARE = 0.01  # "rejecting" from 1% of a parser's lines: a few torn lines are normal
 REJECT_MIN = 5  # and at least this many, so one torn line among the first few is not a state
+RATE_SPAN = 5.0  # seconds (monotonic) of Stats snapshots a source's lines/s is measured over
 
 
 class ParserState(StrEnum):
@@ -109,10 +118,31 @@ class Notifiers:
     error: str = ""  # delivery could not start: acks and silences are not kept
 
 
+def source_keys(files: Sequence[FileStats]) -> list[str]:
+    """One row key per source: its path (a receiver's closed connection and the one that
+    reuses its slot share a path: the second gets a suffix)."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in files:
+        n = seen[f.path] = seen.get(f.path, 0) + 1
+        out.append(f.path if n == 1 else f"{f.path}\x00{n}")
+    return out
+
+
 class ConsoleModel:
-    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.clock = clock  # wall clock: silences run "for 1 h from now"
+        # Paces the per-source rates: the engine's clock may be a test's frozen one.
+        self.monotonic = monotonic
+        # Lines/s of each source (by source_keys), None until two snapshots tell.
+        self.source_rates: dict[str, float | None] = {}
+        self._source_samples: dict[str, deque[tuple[float, int]]] = {}
         self.parsers: dict[str, ParserView] = {p.id: ParserView(p) for p in config.parsers}
         self.alarms: deque[AlarmEntry] = deque(maxlen=MAX_ALARMS)
         self.stats: Stats | None = None
@@ -198,7 +228,27 @@ class ConsoleModel:
             _t, parsed0, rejected0 = (0.0, 0, 0) if final else samples[0]
             parsed, rejected = ps.parsed - parsed0, ps.rejected - rejected0
             v.rejecting = rejected >= REJECT_MIN and rejected / (parsed + rejected) >= REJECT_SHARE
+        self._source_rates(st.files)
         self.dirty.update(("stats", "parsers"))
+
+    def _source_rates(self, files: Sequence[FileStats]) -> None:
+        """Lines/s per source over the last RATE_SPAN seconds of snapshots."""
+        now = self.monotonic()
+        old = self._source_samples
+        samples: dict[str, deque[tuple[float, int]]] = {}
+        rates: dict[str, float | None] = {}
+        for key, f in zip(source_keys(files), files, strict=True):
+            q = old.get(key)
+            if q is None or f.lines < q[-1][1]:
+                q = deque()  # new, or another source now under that name: start over
+            q.append((now, f.lines))
+            while len(q) > 2 and q[1][0] <= now - RATE_SPAN:
+                q.popleft()
+            t0, n0 = q[0]
+            rates[key] = (f.lines - n0) / (now - t0) if now > t0 else None
+            samples[key] = q  # sources gone are forgotten
+        self._source_samples = samples
+        self.source_rates = rates
 
     def set_open_totals(self, totals: dict[str, tuple[int, float] | None]) -> None:
         for pid, value in totals.items():

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from console_support import Root, settle, wait_for
+from console_support import T0, Root, php, settle, wait_for
 from textual.pilot import Pilot
 
 from alser_tui.ui.screens.drill import DrillScreen
 from alser_tui.ui.screens.event import EventScreen
 from alser_tui.ui.screens.silence import SilencePicker
 from alser_tui.ui.screens.silences import SilencesScreen
+from alser_tui.ui.screens.sources import SourcesScreen
 from alser_tui.ui.widgets.alarm_list import AlarmList
 
 WALL = 1_900_000_000.0
@@ -90,3 +91,38 @@ def test_event_detail(snap_compare: Any, root: Root) -> None:
 def test_silences(snap_compare: Any, root: Root) -> None:
     app = root.app(history=True, wall_clock=wall)
     assert snap_compare(app, terminal_size=(160, 45), run_before=_silences)
+
+
+def _lines_read(app: Any) -> int:
+    st = app.model.stats
+    return st.lines if st is not None else 0
+
+
+async def _sources(pilot: Pilot[Any], root: Root) -> None:
+    """A live run: lines read from php.1.log, err.1.log's times 2 h behind the (frozen)
+    clock in every read, a file no guard covers."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model.opened)
+    root.append("php.1.log", [php("us", T0 + 1, "A")] * 5)
+    await wait_for(pilot, lambda: _lines_read(app) == 5)
+    for i in range(5):  # one read each: the skew needs several reads that reach the end
+        root.append("err.1.log", [f'us,{T0 - 7200},{{"class": "Slow{i}"}}'])
+        await wait_for(pilot, lambda i=i: _lines_read(app) == 6 + i)
+    (root.path / "logs" / "nginx.access.log").write_text("GET / 200\n")
+    await pilot.press("o")
+    await wait_for(pilot, lambda: isinstance(app.screen, SourcesScreen))
+    model = app.model
+    await wait_for(
+        pilot, lambda: bool(model.stats and model.stats.unguarded and model.stats.warnings)
+    )
+    await pilot.pause(0.5)
+
+
+def test_sources(snap_compare: Any, root: Root) -> None:
+    """80x24, steady: no lines/s, no "3s ago"."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await _sources(pilot, root)
+
+    app = root.app(clock=lambda: float(T0 + 1), stats_interval=0.05, wall_clock=wall)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps)

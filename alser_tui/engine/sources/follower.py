@@ -8,6 +8,7 @@ import stat
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .tailer import (
     CHUNK_SIZE,
@@ -37,6 +38,8 @@ CUT_MEMORY = 300.0
 class FollowedFile:
     """One followed file, for display."""
 
+    kind: ClassVar[str] = "file"
+
     path: str
     offset: int
     size: int
@@ -44,6 +47,14 @@ class FollowedFile:
     lines_read: int
     overlong: int
     missing: bool
+    last_line_at: float = 0.0  # wall clock; 0.0: no line read yet
+
+    @property
+    def note(self) -> str:
+        parts = ["missing (gone from its path)"] if self.missing else []
+        if self.overlong:
+            parts.append(f"{self.overlong:,} overlong")
+        return ", ".join(parts)
 
 
 class LiveFollower:
@@ -268,6 +279,7 @@ class LiveFollower:
                     lines_read=t.lines_read,
                     overlong=t.overlong,
                     missing=t.missing,
+                    last_line_at=t.last_line_at,
                 )
             )
         return out

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from .tailer import LineSplitter
@@ -200,6 +200,24 @@ class ConnectionInfo:
     connected: float
     closed: bool
     missing: bool = False  # FollowedFile compatibility
+    last_line_at: float = 0.0  # wall clock of the last read that took its lines
+
+    kind: ClassVar[str] = "connection"
+
+    @property
+    def note(self) -> str:
+        """The peer, and what went wrong with what it sent (non-zero counts only)."""
+        parts = [f"from {self.peer}" if self.peer else "", "closed" if self.closed else ""]
+        for count, word in (
+            (self.dropped, "dropped"),
+            (self.garbage, "not syslog"),
+            (self.unrouted, "for other programs"),
+            (self.overlong, "overlong"),
+            (self.partial, "unfinished at close"),
+        ):
+            if count:
+                parts.append(f"{count:,} {word}")
+        return ", ".join(p for p in parts if p)
 
 
 @dataclass(slots=True)
@@ -218,6 +236,7 @@ class _ConnStat:
     dropped: int = 0
     closed: bool = False
     closed_at: float = 0.0
+    last_line_at: float = 0.0
 
 
 class ReceiverSource:
@@ -319,6 +338,7 @@ class ReceiverSource:
         out: list[tuple[str, list[str]]] = []
         with self._lock:
             left = max_lines
+            now = time.time() if self._queue else 0.0  # once per read, never per line
             while left > 0 and self._queue:
                 item = self._queue[0]
                 conn, lines, nbytes = item
@@ -333,6 +353,7 @@ class ReceiverSource:
                 st = self._stats[conn]
                 st.delivered += took_bytes
                 st.lines_read += len(took)
+                st.last_line_at = now
                 left -= len(took)
                 self._queued_lines -= len(took)
                 if out and out[-1][0] == st.path:
@@ -362,6 +383,7 @@ class ReceiverSource:
                     dropped=s.dropped,
                     connected=s.connected,
                     closed=s.closed,
+                    last_line_at=s.last_line_at,
                 )
                 for s in self._stats.values()
             ]

@@ -20,7 +20,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .tailer import FileState
 
@@ -46,6 +46,13 @@ class TableInfo:
     last_error: str = ""
     overlong: int = 0  # FollowedFile compatibility
     missing: bool = False
+    last_line_at: float = 0.0  # wall clock of the last poll that found rows
+
+    kind: ClassVar[str] = "table"
+
+    @property
+    def note(self) -> str:
+        return f"{self.bad_rows:,} rows not zlib data" if self.bad_rows else ""
 
 
 @dataclass(slots=True)
@@ -56,6 +63,7 @@ class _Table:
     max_id: int
     lines_read: int = 0
     bad_rows: int = 0
+    last_line_at: float = 0.0
 
 
 def area_of(table: str) -> str:
@@ -247,6 +255,7 @@ class TableSource:
         self._turn = (self._turn + 1) % len(tables)
         left = max_lines
         now = int(self.clock())
+        wall = time.time()  # when the rows were read (the clock above stamps the lines)
         for t in tables[self._turn :] + tables[: self._turn]:
             if left <= 0:
                 break
@@ -263,6 +272,8 @@ class TableSource:
                 t.last_id = int(row_id)
             t.max_id = max(t.max_id, t.last_id)
             t.lines_read += len(lines)
+            if lines:
+                t.last_line_at = wall
             left -= len(rows)
             out.append((self.path(t.name), lines, self.state(t)))
             self._reported[t.name] = t.last_id
@@ -293,6 +304,7 @@ class TableSource:
                 lines_read=t.lines_read,
                 bad_rows=t.bad_rows,
                 last_error=self.last_error,
+                last_line_at=t.last_line_at,
             )
             for t in self._tables.values()
         ]

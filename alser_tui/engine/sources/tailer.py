@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -259,6 +260,7 @@ class FileTailer:
         self.fingerprint = ""
         self.offset = 0  # just after the last line returned
         self.lines_read = 0
+        self.last_line_at = 0.0  # wall clock of the last read that returned lines
         self.rotations = 0  # switched to another file at the path
         self.truncations = 0  # same file, cut or rewritten: restarted from 0
         self.missing = False  # the path names no file right now
@@ -376,7 +378,9 @@ class FileTailer:
             # EIO, ESTALE on a network mount...: keep what we have, retry on the next call.
             self.error = f"{self.path}: {exc.strerror or exc}"
             self.at_eof = True
-        self.lines_read += len(out)
+        if out:
+            self.lines_read += len(out)
+            self.last_line_at = time.time()  # once per read, never per line
         self.last_read_bytes = taken
         return out
 
