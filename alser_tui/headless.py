@@ -233,6 +233,8 @@ class HeadlessPrinter:
                 f"  {pid:<14} parsed {ps.parsed:>9,}  skipped {ps.skipped:>9,}"
                 f"  rejected {ps.rejected:>7,}  late {ps.late:>5,}"
             )
+            if ps.rejected and ps.last_reject:
+                lines.append(f"  {'':<14} last rejected: {clean(ps.last_reject[:200])}")
         self.err.write("\n".join(lines) + "\n")
         self.err.flush()
 

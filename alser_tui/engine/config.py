@@ -91,6 +91,9 @@ class ParserConfig:
     colors: tuple[str, ...] = ()
     window: int = 60
     regex: str = ""
+    # Seconds a regex search may take on one line (lines it could backtrack on for long);
+    # past it the line is rejected (see parsers/bounded.py).
+    regex_timeout: float = 0.05
     aggregate: str = "count"
     group_by: tuple[str, ...] = ()
     where: str = ""
@@ -492,6 +495,9 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
                 )
     elif regex:
         raise r.error("regex", f"only regex parsers take a regex (this one is {kind})")
+    regex_timeout = r.number("regex_timeout", 0.05, minimum=0.001)
+    if "regex_timeout" in r.table and kind != "regex":
+        raise r.error("regex_timeout", f"only regex parsers take it (this one is {kind})")
 
     p = ParserConfig(
         id=pid,
@@ -500,6 +506,7 @@ def _parse_parser(file: str, path: str, table: Any) -> ParserConfig:
         colors=r.strings("colors"),
         window=r.integer("window", 60, minimum=1),
         regex=regex,
+        regex_timeout=regex_timeout,
         aggregate=r.get("aggregate", str, "count"),
         group_by=r.strings("group_by"),
         where=r.get("where", str, ""),

@@ -129,7 +129,13 @@ class LineProcessor:
                     skipped[pid] += 1
                 elif r is rej:
                     rejected[pid] += 1
-                    last_reject[pid] = line
+                    # The parser's own words when it has some (a regex that timed out says
+                    # so), else the line itself.
+                    parser = self.parsers[pid]
+                    note = getattr(parser, "reject_note", "")
+                    if note:
+                        parser.reject_note = ""
+                    last_reject[pid] = note or line
                 else:
                     for one in r:
                         out.append((*one, line))

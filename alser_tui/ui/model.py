@@ -81,6 +81,7 @@ class ParserView:
     open_window: tuple[int, float] | None = None
     parsed: int = 0
     rejected: int = 0
+    last_reject: str = ""  # the engine's sample: the last rejected line, or why it was
     late: int = 0
     rejecting: bool = False
     samples: deque[tuple[float, int, int]] = field(default_factory=deque)  # time, parsed, rejected
@@ -220,6 +221,7 @@ class ConsoleModel:
             if v is None:
                 continue
             v.parsed, v.rejected, v.late = ps.parsed, ps.rejected, ps.late
+            v.last_reject = ps.last_reject
             samples = v.samples
             samples.append((st.time, ps.parsed, ps.rejected))
             while len(samples) > 2 and samples[1][0] <= st.time - REJECT_MEMORY:

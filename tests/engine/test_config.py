@@ -45,6 +45,7 @@ def test_valid_config_defaults() -> None:
     php = cfg.parser("PhpError")
     assert php.column_names == ("area", "ts", "level", "msg", "file", "line")
     assert php.window == 60 and php.limit == 10 and php.abnormal_percent == 1.5
+    assert php.regex_timeout == 0.05  # seconds a search may take on one line
     assert php.row_format == "{amount:>5} {area:>3} {file} {line}"
     assert cfg.guards[0].name == "php.*.log"
     assert cfg.parser("Pay").aggregate_kind == "sum"
@@ -74,6 +75,14 @@ CASES = [
     ("parsers[0].summary", 1, "parsers[0].summary", "must be a boolean, not an integer"),
     ("parsers[0].limt", 5, "parsers[0].limt", "unknown key (did you mean 'limit'?)"),
     ("parsers[0].regex", "([a-z", "parsers[0].regex", "invalid regular expression"),
+    ("parsers[0].regex_timeout", 0, "parsers[0].regex_timeout", "must be >= 0.001"),
+    (
+        "parsers[0].regex_timeout",
+        "50ms",
+        "parsers[0].regex_timeout",
+        "must be a number, not a string",
+    ),
+    ("parsers[1].regex_timeout", 1, "parsers[1].regex_timeout", "only regex parsers take it"),
     ("parsers[0].kind", "xml", "parsers[0].kind", "must be one of json, regex, hostline"),
     ("parsers[0].id", None, "parsers[0].id", "missing"),
     ("parsers[0].id", "bad id", "parsers[0].id", "must be letters, digits and _"),

@@ -226,11 +226,20 @@ class Lines:
     def __init__(self, stream: Any) -> None:
         self.q: queue.Queue[str] = queue.Queue()
         self.all: list[str] = []
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
 
     def _pump(self, stream: Any) -> None:
         for line in stream:
             self.q.put(line)
+
+    def drain(self, timeout: float = 10) -> list[str]:
+        """Every line, once the child has exited (its stderr reached its end)."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "stderr still open"
+        while not self.q.empty():
+            self.all.append(self.q.get())
+        return self.all
 
     def wait(self, text: str, timeout: float = 15) -> str:
         deadline = time.monotonic() + timeout

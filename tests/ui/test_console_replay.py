@@ -49,6 +49,8 @@ async def test_replay_fills_parser_list_table_strip_and_status(root: Root) -> No
             " · total 89 in 4 groups" in header
         )
         assert header.startswith("PhpErr · PhpError   ▲ abnormal")
+        # The one rejected line, counted and shown as a sample (cleaned text).
+        assert "✗ 1 rejected · last: us,1800000250,PHP garbage" in header
         strip = text_of(app.query_one(AlarmStrip))
         assert strip.startswith("● 3 firing (5 unacked) · last: PhpErr")
         assert "map.php:2828" in strip and strip.endswith("08:04:00")

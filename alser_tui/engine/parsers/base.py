@@ -49,6 +49,9 @@ class Parser:
             Drop
         ] = []  # filled by parsers that see loss reports; drained by the engine
         self.last_reject: str = ""  # a sample of the last rejected message, for the console
+        # Why the last line was rejected, when the line alone would not say (a timeout);
+        # the pipeline takes it as the sample instead of the line and clears it.
+        self.reject_note: str = ""
 
     def parse(self, area: str, ts: int, msg: str) -> Any:  # pragma: no cover - interface
         raise NotImplementedError

@@ -10,6 +10,10 @@ leftmost for a lazy one, after the first occurrence of the leading literal. Stra
 
 Any other construct (classes, alternations, counted repeats, flags...) gets no plan and the
 caller keeps using the compiled regex.
+
+The plan itself is a fixed number of ``find``/``rfind`` calls: linear in the line. The
+regex it falls back to is not (``(.+) (.+),x`` backtracks cubically on a line of spaces):
+callers pass ``slow``, a search with a bounded cost (bounded.BoundedSearch.groups).
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ except ImportError:  # pragma: no cover
 Groups = tuple[str, ...]
 
 
-def compile_split_plan(pattern: str) -> Callable[[str], Groups | None] | None:
+def compile_split_plan(
+    pattern: str, slow: Callable[[str], Groups | None] | None = None
+) -> Callable[[str], Groups | None] | None:
     """fn(text) -> the groups re.search(pattern, text) would give (None: no match), or
-    None when the pattern is not of the supported shape."""
+    None when the pattern is not of the supported shape. ``slow(text)`` gives them when the
+    first attempt fails (default: re's search, unbounded)."""
     try:
         parsed = sre_p.parse(pattern)
     except re.error:
@@ -88,7 +95,7 @@ def compile_split_plan(pattern: str) -> Callable[[str], Groups | None] | None:
         i += 2
     if "\n" in head or any("\n" in s for _, s in pairs):
         return None
-    return _generate(pattern, head, tuple(pairs), anchored_start, anchored_end)
+    return _generate(pattern, head, tuple(pairs), anchored_start, anchored_end, slow)
 
 
 def _generate(
@@ -97,6 +104,7 @@ def _generate(
     plan: tuple[tuple[bool, str], ...],
     anchored_start: bool,
     anchored_end: bool,
+    slow: Callable[[str], Groups | None] | None = None,
 ) -> Callable[[str], Groups | None]:
     """Straight-line code for the engine's FIRST attempt (first head occurrence, then the
     first candidate at each group: the rightmost separator for a greedy group, the leftmost
@@ -133,11 +141,12 @@ def _generate(
         if last and anchored_end:
             lines += ["    if p != len(s):", "        return slow(s)"]
     lines += [f"    return ({', '.join(names)},)"]
-    regex = re.compile(pattern)
+    if slow is None:
+        search = re.compile(pattern).search
 
-    def slow(s: str) -> Groups | None:
-        m = regex.search(s)
-        return None if m is None else m.groups("")
+        def slow(s: str) -> Groups | None:
+            m = search(s)
+            return None if m is None else m.groups("")
 
     namespace: dict[str, Any] = {"slow": slow}
     exec(compile("\n".join(lines) + "\n", f"<split plan {pattern!r}>", "exec"), namespace)

@@ -67,6 +67,16 @@ class HistoryReader:
     def overlong(self) -> int:
         return self._splitter.overlong
 
+    @property
+    def last_error(self) -> str:
+        """The last file that could not be read (whole or past a point), as the engine shows
+        its sources' trouble; "" when none."""
+        if not self.errors:
+            return ""
+        path, problem = self.errors[-1]
+        more = len(self.errors) - 1
+        return f"{path}: {problem}" + (f" (and {more} more unreadable files)" if more else "")
+
     def read(self, max_lines: int = 10_000) -> list[tuple[str, list[str]]]:
         """Up to ``max_lines`` lines, as (path, lines) per file, continuing across files."""
         batches: list[tuple[str, list[str]]] = []

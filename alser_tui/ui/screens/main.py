@@ -141,7 +141,7 @@ class MainScreen(Screen[None]):
             self.query_one(ParserList).show(model)
         if now:
             self._slow.clear()
-        if "parsers" in dirty and not self.paused and self.selected:
+        if ("parsers" in dirty or "stats" in dirty) and not self.paused and self.selected:
             self._show_header()
         if "stats" in dirty or "alarms" in dirty:
             app = self.alser
@@ -175,8 +175,9 @@ class MainScreen(Screen[None]):
             bar.show_view("LIVE", "live")
 
     def _show_header(self) -> None:
-        p = self.model.parsers[self.selected].config
-        self.query_one(ScopeHeader).show(p, self.scope, self.model.state_of(self.selected))
+        view = self.model.parsers[self.selected]
+        state = self.model.state_of(self.selected)
+        self.query_one(ScopeHeader).show(view.config, self.scope, state, view)
 
     # ------------------------------------------------------------------ the scope
 

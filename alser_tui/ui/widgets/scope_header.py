@@ -6,7 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from alser_tui.engine.config import ParserConfig
-from alser_tui.ui.model import STATE_MARKS, ParserState
+from alser_tui.sanitize import clean
+from alser_tui.ui.model import STATE_MARKS, ParserState, ParserView
 from alser_tui.ui.query import Scope
 from alser_tui.ui.text import amount, css_beside, parser_style, show, span
 
@@ -24,13 +25,29 @@ def scope_words(p: ParserConfig, scope: Scope | None) -> str:
     return " · ".join(parts)
 
 
+SAMPLE_WIDTH = 200  # characters of the rejected-line sample (the pane cuts it further)
+
+
 class ScopeHeader(Static):
     DEFAULT_CSS = css_beside(__file__)
 
-    def show(self, p: ParserConfig, scope: Scope | None, state: ParserState) -> None:
+    def show(
+        self,
+        p: ParserConfig,
+        scope: Scope | None,
+        state: ParserState,
+        view: ParserView | None = None,
+    ) -> None:
         text = Text()
         text.append(p.label, style=parser_style(p.colors))
-        text.append(f" · {p.id}   {STATE_MARKS[state]}\n")
+        text.append(f" · {p.id}   {STATE_MARKS[state]}")
+        if view is not None and view.rejected:
+            # What the parser refuses, and a sample of it: the usual first question.
+            text.append(f"   ✗ {view.rejected:,} rejected")
+            if view.last_reject:
+                text.append(" · last: ")
+                text.append(clean(view.last_reject[:SAMPLE_WIDTH]))
+        text.append("\n")
         text.append(scope_words(p, scope))
         if scope is not None and scope.start is not None:
             text.append(f" · total {amount(scope.total)} in {scope.groups:,} groups")
