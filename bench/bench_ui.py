@@ -133,6 +133,7 @@ class Writer(threading.Thread):
 class Run:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     timeouts: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, list[float]] = field(default_factory=dict)  # "key: stage" -> seconds
     stalls: StallWatch | None = None
     lag: list[tuple[float, int, int]] = field(default_factory=list)  # t, written, read
     cpu_share: float = 0.0
@@ -198,7 +199,15 @@ async def refreshed(app: AlserApp) -> None:
     await done.wait()
 
 
-async def press(app: AlserApp, key: str, reflected: Callable[[], bool], run: Run) -> None:
+async def press(
+    app: AlserApp,
+    key: str,
+    reflected: Callable[[], bool],
+    run: Run,
+    stages: dict[str, Callable[[], bool]] | None = None,
+) -> None:
+    """Send a key; ``stages``: named conditions whose first time true is recorded too
+    (where a slow key spends its time: e.g. the screen switched, the lines arrived)."""
     if run.stalls is not None:
         run.stalls.label = key
     driver = app._driver
@@ -208,7 +217,14 @@ async def press(app: AlserApp, key: str, reflected: Callable[[], bool], run: Run
     event.set_sender(app)
     driver.send_message(event)
     deadline = t0 + STEP_TIMEOUT
-    while not reflected():
+    pending = dict(stages or {})
+    while True:
+        for name, cond in list(pending.items()):
+            if cond():
+                run.stages.setdefault(f"{key}: {name}", []).append(time.perf_counter() - t0)
+                del pending[name]
+        if reflected():
+            break
         if time.perf_counter() > deadline:
             run.timeouts[key] = run.timeouts.get(key, 0) + 1
             return
@@ -296,6 +312,12 @@ async def drive(
                     "enter",
                     lambda: isinstance(app.screen, DrillScreen) and app.screen.events is not None,
                     run,
+                    {
+                        "drill screen on top": lambda: isinstance(app.screen, DrillScreen),
+                        "lines held": lambda: (
+                            isinstance(app.screen, DrillScreen) and app.screen.events is not None
+                        ),
+                    },
                 )
                 await asyncio.sleep(0.2)
                 if isinstance(app.screen, DrillScreen):
@@ -395,6 +417,11 @@ def report(run: Run, rate: int, paint: list[float]) -> None:
             f"{'all':<8} {len(every):>4} {pct(every, 0.5) * 1000:>8.1f}"
             f" {pct(every, 0.95) * 1000:>8.1f} {max(every) * 1000:>8.1f}"
             f"   (target p95 < 100 ms: {'met' if pct(every, 0.95) < 0.1 else 'NOT met'})"
+        )
+    for name, vs in sorted(run.stages.items()):
+        print(
+            f"  {name:<28} p50 {pct(vs, 0.5) * 1000:6.1f} ms"
+            f"   p95 {pct(vs, 0.95) * 1000:6.1f} ms   n {len(vs)}"
         )
     if run.timeouts:
         print(f"keys with no visible effect within {STEP_TIMEOUT:.0f} s: {run.timeouts}")

@@ -75,7 +75,9 @@ STOP_TIMEOUT = 5.0
 
 Query = Callable[[], Any]
 Deliver = Callable[[Any], bool | None]
-BACKGROUND = frozenset({"totals", "status", "prefetch"})  # kinds the timer asks for
+# Kinds asked for by the timer or ahead of a key: they never hold up a key's own query.
+BACKGROUND = frozenset({"totals", "status", "prefetch", "scope-follow", "prefetch-events"})
+PREFETCH_FRESH = 2.0  # seconds a read-ahead page of lines is good for
 LETTER_ACTIONS = frozenset({"quit", "help", "toggle_mute", "cycle_theme", "silences", "sources"})
 
 
@@ -153,6 +155,7 @@ class AlserApp(App[int]):
         self._engine_done = threading.Event()
         self._lanes = (Lane(), Lane())  # what keys ask for; what the timer reads
         self._query_lock = threading.Lock()
+        self._prefetched: tuple[tuple[Any, ...], Any, float] | None = None
         self.applied: dict[str, int] = {}  # query kind -> event count it was asked at
         self.delivery_ready = False
         self._threads_started = False
@@ -252,6 +255,20 @@ class AlserApp(App[int]):
         with self._query_lock:
             lane.pending[kind] = (fn, deliver, self.model.events)
         lane.wake.set()
+
+    def keep_prefetched_events(self, target: tuple[Any, ...], events: Any) -> bool:
+        """A first page of a group's lines read ahead of ``enter`` (the latest one only)."""
+        if isinstance(events, BaseException):
+            return False
+        self._prefetched = (target, events, time.monotonic())
+        return True
+
+    def prefetched_events(self, target: tuple[Any, ...]) -> Any:
+        """The page read ahead for (parser, start, end, group key), if fresh."""
+        held = self._prefetched
+        if held is None or held[0] != target or time.monotonic() - held[2] > PREFETCH_FRESH:
+            return None
+        return held[1]
 
     def submit_io(self, fn: Query, deliver: Deliver) -> None:
         """A write (ack, silence): never replaced by a later one."""
@@ -403,7 +420,7 @@ class AlserApp(App[int]):
         return (
             m.finished is not None
             and self.delivery_ready
-            and self.applied.get("scope", -1) >= m.events
+            and max(self.applied.get("scope", -1), self.applied.get("scope-follow", -1)) >= m.events
             and self.applied.get("totals", -1) >= m.events
             and not m.dirty
             and not self.main.pending

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 HISTOGRAM_WINDOWS = 60
 EVENTS_LIMIT = 10_000
+FIRST_PAGE = 60  # events read before the first frame of the drill-down (a screenful)
 
 
 @dataclass(frozen=True, slots=True)

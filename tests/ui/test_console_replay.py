@@ -15,6 +15,7 @@ from alser_tui.ui.widgets.alarm_list import AlarmList
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.event_table import EventTable
 from alser_tui.ui.widgets.group_table import GroupTable
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.parser_list import ParserList
 from alser_tui.ui.widgets.scope_header import ScopeHeader
 from alser_tui.ui.widgets.status_line import StatusLine
@@ -255,20 +256,27 @@ async def test_help_lists_every_key(root: Root) -> None:
 
 
 async def test_footer_keeps_to_seven_keys_within_80_columns(root: Root) -> None:
-    from textual.widgets._footer import FooterKey
-
     app = root.app(history=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        bar = app.screen.query_one(KeyBar)
+        seen = []
         for focus in (GroupTable, ParserList, AlarmList):
             app.query_one(focus).focus()
             await pilot.pause()
             await pilot.pause()
-            keys = app.screen.query(FooterKey)
             # A group (← →) shows several keys under one label: count labels.
-            labels = {k.description for k in keys}
+            labels = bar.labels
             assert 0 < len(labels) <= 7, labels
-            assert max(k.region.right for k in keys) <= 80
+            assert "Quit" in labels and "Help" in labels
+            assert bar._spans[-1][1] <= 80  # the last key ends within the screen
+            seen.append(labels)
+        # The keys follow the focus: the alarm list's are not the top-N table's.
+        assert "Ack" in seen[2] and "Ack" not in seen[0] and "Lines" in seen[0]
+        # A click on a key is that key.
+        start = next(s[0] for s in bar._spans if s[2] == "question_mark")
+        await pilot.click(KeyBar, offset=(start, 0))
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
 
 
 async def test_theme_cycles_and_config_theme_applies(root: Root) -> None:

@@ -11,22 +11,22 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from alser_tui.engine.config import ParserConfig
 from alser_tui.sanitize import clean
-from alser_tui.ui.query import EVENTS_LIMIT, Events, fetch_events
+from alser_tui.ui.query import EVENTS_LIMIT, FIRST_PAGE, Events, fetch_events
 from alser_tui.ui.screens.event import EventScreen
-from alser_tui.ui.text import group_words, parser_style, show, span
+from alser_tui.ui.text import group_key, group_words, parser_style, show, span
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.event_table import EventTable
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
 
 if TYPE_CHECKING:
     from alser_tui.ui.app import AlserApp
 
 FOLLOW_EVERY = 4  # ticks between reads of what a live window gained
-FIRST_PAGE = 60  # events read before the first frame of the drill-down (a screenful)
 FEED_EVERY = 0.03  # seconds between chunks of rows: keys get their turn in between
 HINT = "/ search · f filter · enter: the event whole · s silence this group"
 OPENERS = {"slash": "search", "f": "filter"}
@@ -80,7 +80,7 @@ class DrillScreen(Screen[None]):
         yield Static(HINT, id="drill-bar")
         yield Input(id="drill-input")
         yield ToastShelf()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._begin()
@@ -111,6 +111,12 @@ class DrillScreen(Screen[None]):
             return
         table = self.table
         held = len(table.events)
+        if self.events is None:
+            # The main screen read the first page while the cursor rested on the row.
+            target = (self.parser.id, self.start, self.end, group_key(self.group))
+            ready = self.alser.prefetched_events(target)
+            if ready is not None and self._apply(self._generation, ready):
+                return
         fetch = partial(fetch_events, engine, self.parser.id, self.start, self.end, self.group)
         if self.events is None:
             # A first page at once; the whole window (up to the limit) right after it.

@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from alser_tui.engine.config import ParserConfig
 from alser_tui.sanitize import clean
 from alser_tui.ui.text import clock, group_words, parser_style
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class EventScreen(Screen[None]):
                 yield Static("JSON", classes="event-title")
                 yield Static(literal_lines(self.json), id="event-json")
         yield ToastShelf()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(AlarmStrip).show(self.alser.model, self.alser.muted)

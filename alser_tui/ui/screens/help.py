@@ -43,6 +43,8 @@ def help_rows(sections: Sequence[HelpSection]) -> list[tuple[str, str, str]]:
         for b in bindings:
             if not isinstance(b, Binding):
                 continue
+            if b.id is not None and b.id.endswith("-alias"):
+                continue  # another key's synonym, listed under that one
             if b.id is not None and b.id.startswith("jump-"):
                 if b.id == "jump-0":
                     rows.append((where, "1 … 9, 0", "jump to the n-th parser"))

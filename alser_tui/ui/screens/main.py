@@ -11,14 +11,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.timer import Timer
 
 from alser_tui.ui.model import ConsoleModel, MarkedRow
-from alser_tui.ui.query import Scope, build_scope
+from alser_tui.ui.query import FIRST_PAGE, Scope, build_scope, fetch_events
 from alser_tui.ui.text import clock, group_key
 from alser_tui.ui.widgets.alarm_list import AlarmList
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.group_table import GroupTable
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.keyed_table import KeyedTable
 from alser_tui.ui.widgets.parser_list import ParserList, digit_of
 from alser_tui.ui.widgets.scope_header import ScopeHeader
@@ -35,6 +36,7 @@ SLOW_EVERY = 4  # ticks between repaints of the parser list and the alarm list
 SLOW_PANES = frozenset({"alarms", "parsers"})
 SCOPE_MEMORY = 32
 SCOPE_EVERY = 2  # ticks between reads of the selected table
+PREFETCH_REST = 0.08  # seconds the cursor rests on a row before its lines are read ahead
 
 
 class MainScreen(Screen[None]):
@@ -62,6 +64,7 @@ class MainScreen(Screen[None]):
         self._paused_parsed = 0
         self.scope: Scope | None = None
         self._scope_request = 0
+        self._events_timer: Timer | None = None
         self._cursor_by_parser: dict[str, str] = {}
         # An alarm's group to show in its window even outside the top N: (parser, start,
         # group, the alarm's amount).
@@ -93,7 +96,7 @@ class MainScreen(Screen[None]):
         yield AlarmList()
         yield StatusLine()
         yield ToastShelf()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(ParserList).border_title = "parsers"
@@ -152,7 +155,7 @@ class MainScreen(Screen[None]):
         # The table follows the open window twice a second (each repaint of it is the
         # console's biggest cost); keys ask for it at once, outside this rhythm.
         if not self.paused and (self._ticks % SCOPE_EVERY == 0 or model.finished is not None):
-            self.request_scope()
+            self.request_scope(follow=True)
 
     def refresh_alarms(self) -> None:
         self.query_one(AlarmStrip).show(self.model, self.alser.muted)
@@ -181,7 +184,10 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ the scope
 
-    def request_scope(self, force: bool = False) -> None:
+    def request_scope(self, force: bool = False, *, follow: bool = False) -> None:
+        """Ask for the selected parser's table. ``follow``: the timer keeping the live table
+        current; it queues with the other periodic reads, so a key's query (the lines behind
+        a row, another window) never waits behind it."""
         if not self.model.opened or not self.selected or self.model.error:
             return
         engine = self.alser.engine
@@ -191,7 +197,7 @@ class MainScreen(Screen[None]):
         pinned = pin[1:3] if pin is not None and pin[0] == self.selected else None
         self._scope_request += 1
         self.alser.submit(
-            "scope",
+            "scope-follow" if follow else "scope",
             partial(build_scope, engine, self.selected, self.window, pinned),
             partial(self._apply_scope, self._scope_request, force),
         )
@@ -258,6 +264,7 @@ class MainScreen(Screen[None]):
         self._show_header()
         self.query_one(WindowHistogram).show(scope)
         self._show_view_state()
+        self._prefetch_events_soon()
 
     def _pinned_row(self, scope: Scope, rows: list[MarkedRow]) -> list[MarkedRow]:
         """The alarm's group when the top N leaves it out: its own row, marked so."""
@@ -387,6 +394,41 @@ class MainScreen(Screen[None]):
         if pin is not None and group_key(pin[2]) == key:
             return pin[2]
         return None
+
+    # ------------------------------------------------------------------ lines ahead of enter
+
+    @on(KeyedTable.RowHighlighted, "GroupTable")
+    def _group_highlighted(self) -> None:
+        self._prefetch_events_soon()
+
+    def _prefetch_events_soon(self) -> None:
+        """Read the first page of the lines behind the row under the cursor once it rests
+        there: ``enter`` then shows them at once instead of waiting for a query that scans
+        the window (tens of ms while lines pour in)."""
+        if self._events_timer is not None:
+            self._events_timer.stop()
+        self._events_timer = self.set_timer(PREFETCH_REST, self._prefetch_events)
+
+    def _prefetch_events(self) -> None:
+        self._events_timer = None
+        scope, engine = self.scope, self.alser.engine
+        key = self.query_one(GroupTable).cursor_key
+        if scope is None or scope.start is None or scope.end is None or engine is None:
+            return
+        group = self._group_of(key) if key is not None else None
+        if group is None:
+            return
+        target = (scope.parser, scope.start, scope.end, group_key(group))
+        if self.alser.prefetched_events(target) is not None:
+            return  # still fresh
+        self.alser.submit(
+            "prefetch-events",
+            partial(
+                fetch_events, engine, scope.parser, scope.start, scope.end, group,
+                limit=FIRST_PAGE,
+            ),
+            partial(self.alser.keep_prefetched_events, target),
+        )  # fmt: skip
 
     @on(GroupTable.Drill)
     def _drill(self, message: GroupTable.Drill) -> None:

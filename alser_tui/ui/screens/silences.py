@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from alser_tui.ui.text import show
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.silence_table import SilenceTable
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
 
@@ -34,7 +35,7 @@ class SilencesScreen(Screen[None]):
         yield Static(id="silences-title")
         yield SilenceTable()
         yield ToastShelf()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(SilenceTable).border_title = "silences"

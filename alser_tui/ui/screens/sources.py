@@ -11,10 +11,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from alser_tui.ui.text import log_text, show
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
+from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.source_table import SourceTable
 from alser_tui.ui.widgets.status_line import size_words
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
@@ -60,7 +61,7 @@ class SourcesScreen(Screen[None]):
         yield UnguardedTable()
         yield Static(id="sources-notes")
         yield ToastShelf()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(SourceTable).border_title = "sources"
