@@ -26,7 +26,7 @@ from alser_tui.engine.events import (
     UnguardedFiles,
     WindowClosed,
 )
-from alser_tui.engine.parallel import ParsePool
+from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
@@ -47,6 +47,7 @@ except Exception:  # pragma: no cover - psutil is a dependency
 Subscriber = Callable[[Event], None]
 # Replays above this size get a parse worker process (bench/RESULTS.md: +5-20% lines/s).
 AUTO_WORKERS_BYTES = 32 * 1024 * 1024
+AUTO_WORKERS = 4
 # Line times this far (seconds) from the clock, in each of the last SKEW_SAMPLES reads that
 # reached a file's end, make a clock-skew warning for that file; rows further ahead than
 # this are counted as "future" and never make a window the open one.
@@ -148,6 +149,7 @@ class Engine:
         # The console browses a finished replay: its store stays open until close().
         self.keep_open = keep_open
         self.pool: ParsePool | None = None
+        self.shards: list[Path] | None = None  # replay workers' own SQLite files
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
         self.skew_tolerance = skew_tolerance
@@ -220,7 +222,17 @@ class Engine:
             self.guards.append(_GuardRun(index=gi, config=g, runs=runs, source=source))
         if self.history:
             workers = self.workers if self.workers >= 0 else self._auto_workers()
-            if workers > 0:
+            if workers > 0 and self.store is not None:
+                # Each worker parses and stores in a shard of its own; the rows never cross
+                # a pipe, and the windows close over all the shards at the end.
+                self.shards = [self.data_dir / f"history-shard{i}.db" for i in range(workers)]
+                for shard in self.shards:  # fresh and with its tables before anyone reads
+                    Store(shard, parsers, scratch=True).close()
+                # Seen at once: a console browsing the replay sees the rows as they come.
+                self.store.attach_shards(self.shards)
+                instant = frozenset(pid for pid, r in self.runs.items() if r.instant)
+                self.pool = ParsePool(cfg, self.locales, workers, shards=self.shards, keep=instant)
+            elif workers > 0:
                 self.pool = ParsePool(cfg, self.locales, workers)
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
@@ -242,11 +254,15 @@ class Engine:
             )
 
     def _auto_workers(self) -> int:
-        """One parse worker for a replay big enough to repay its start-up (~0.3 s)."""
-        if (os.cpu_count() or 1) < 2:
+        """Workers for a replay big enough to repay their start-up (~0.3 s): one per core
+        (the engine thread itself only reads and hands out lines), at most AUTO_WORKERS."""
+        cores = os.cpu_count() or 1
+        if cores < 2:
             return 0
         size = sum(os.path.getsize(f) for g in self.guards for f in getattr(g.source, "files", ()))
-        return 1 if size >= AUTO_WORKERS_BYTES else 0
+        if size < AUTO_WORKERS_BYTES:
+            return 0
+        return min(cores, AUTO_WORKERS) if self.store is not None else 1
 
     def _restore(self) -> None:
         """Continue the windows and the abnormal memory where the last run stopped."""
@@ -310,6 +326,8 @@ class Engine:
                         self.watcher.changed.wait(cfg.poll_interval)
                     else:
                         self.stop_event.wait(cfg.poll_interval)
+            if self.shards is not None and self.pool is not None:
+                self._gather_shards()
             if self.history and not self.dry_run:
                 # A store that refuses (disk full) is waited for, as in live mode.
                 while not self.close_due_windows(float("inf")):
@@ -323,6 +341,15 @@ class Engine:
                 self.close()
         self.emit(Finished(final, reason))
         return final
+
+    def _gather_shards(self) -> None:
+        """The workers are done: close them, so that their shards are complete before the
+        windows close over them."""
+        pool = self.pool
+        assert pool is not None
+        self.pool = None
+        if not pool.close(wait=60):
+            raise WorkerError("a replay worker did not finish writing its shard")
 
     def _stop_sources(self) -> None:
         if self.pool is not None:
@@ -463,7 +490,8 @@ class Engine:
                     alarms.append(run.rules.dropped(d, run.config.window))
         if self.store is not None:
             try:
-                self.store.write_batch(batch, states, alarms)
+                # A shard worker stored its rows already (``batch`` holds copies of some).
+                self.store.write_batch({} if self.shards else batch, states, alarms)
             except sqlite3.OperationalError as exc:
                 self._pending = (results, states)
                 self._store_failed(exc)
@@ -483,6 +511,17 @@ class Engine:
             for pid, n in res.crashed.items():
                 self.runs[pid].crashed += n
                 self.runs[pid].last_error = res.errors.get(pid, "")
+        for res in results:
+            for pid, (n, lo, hi) in res.stored.items():
+                # Rows in a worker's shard (a replay: no window has closed, none is late).
+                run = self.runs[pid]
+                run.parsed += n
+                run.clock.note_batch(lo, ())
+                if run.max_ts is None or hi > run.max_ts:
+                    run.max_ts = hi
+        if self.shards:
+            self._announce(alarms)
+            return
         limit = None if self.history else self.clock() + self.skew_tolerance
         for pid, rows in batch.items():
             run = self.runs[pid]

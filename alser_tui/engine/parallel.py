@@ -1,8 +1,11 @@
-"""Parse in worker processes so that a replay uses the second core.
+"""Parse in worker processes so that a replay uses every core.
 
-The engine thread keeps reading, writing SQLite and closing windows; workers run the same
-LineProcessor as the in-process path. Results come back in submission order, so the
-outcome is identical to the single-process run.
+The engine thread reads and hands out chunks of lines; workers run the same LineProcessor
+as the in-process path. With a store, each worker also writes the rows it parsed to a shard
+of its own (an SQLite file the engine's store reads through views), so rows never cross a
+pipe and inserts run in parallel; only counts, time spans and the rows of per-event alarm
+parsers come back. Results come back in submission order; the windows closed over all the
+shards at the end equal the single-process run's.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import multiprocessing as mp
 import queue
 import traceback
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from alser_tui.engine.config import Config
@@ -21,17 +25,49 @@ class WorkerError(RuntimeError):
     pass
 
 
-def _worker(jobs: Any, results: Any, config: Config, locales: frozenset[str]) -> None:
+def _worker(
+    jobs: Any,
+    results: Any,
+    config: Config,
+    locales: frozenset[str],
+    shard: str | None,
+    keep: frozenset[str],
+) -> None:
     processor = LineProcessor(config, locales)
-    while True:
-        job = jobs.get()
-        if job is None:
-            return
-        guard, lines, now = job
-        try:
-            results.put(processor.process(guard, lines, now))
-        except Exception:
-            results.put(WorkerError(traceback.format_exc(limit=5)))
+    store = None
+    if shard is not None:
+        # Imported here: a parse-only worker needs no SQLite.
+        from alser_tui.engine.store import Store
+
+        parsers = [p for p in config.parsers if p.enabled]
+        store = Store(Path(shard), parsers, scratch=True, keep_file=True)
+    try:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            guard, lines, now = job
+            try:
+                res = processor.process(guard, lines, now)
+                if store is not None:
+                    _store_in_shard(store, res, keep)
+                results.put(res)
+            except Exception:
+                results.put(WorkerError(traceback.format_exc(limit=5)))
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _store_in_shard(store: Any, res: ChunkResult, keep: frozenset[str]) -> None:
+    """Write the chunk's rows to this worker's shard; hand back only their count and time
+    span, plus the rows of the parsers in ``keep`` (their alarms are raised per event)."""
+    rows = {pid: r for pid, r in res.rows.items() if r}
+    store.write_batch(rows)
+    res.stored = {
+        pid: (len(r), min(x[1] for x in r), max(x[1] for x in r)) for pid, r in rows.items()
+    }
+    res.rows = {pid: r for pid, r in rows.items() if pid in keep}
 
 
 class ParsePool:
@@ -40,8 +76,17 @@ class ParsePool:
     job from blocking while the worker is itself blocked handing back a large result."""
 
     def __init__(
-        self, config: Config, locales: frozenset[str], workers: int, depth: int = 2
+        self,
+        config: Config,
+        locales: frozenset[str],
+        workers: int,
+        depth: int = 2,
+        shards: list[Path] | None = None,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
+        """``shards``: one SQLite file per worker, where it stores the rows it parses
+        (a replay's rows then never cross a pipe); ``keep``: parsers whose rows still
+        come back (see ``_store_in_shard``)."""
         # spawn, not fork: the console runs the engine in a thread of a threaded process.
         ctx = mp.get_context("spawn")
         self._jobs: list[Any] = []
@@ -51,7 +96,7 @@ class ParsePool:
             jobs, results = ctx.Queue(), ctx.Queue()
             proc = ctx.Process(
                 target=_worker,
-                args=(jobs, results, config, locales),
+                args=(jobs, results, config, locales, str(shards[i]) if shards else None, keep),
                 name=f"alser-parse-{i}",
                 daemon=True,
             )
@@ -88,13 +133,17 @@ class ParsePool:
             raise res
         return res
 
-    def close(self) -> None:
+    def close(self, wait: float = 2.0) -> bool:
+        """Stop the workers; True when every one ended by itself (its shard closed)."""
         for jobs in self._jobs:
             jobs.put(None)
+        clean = True
         for proc in self._procs:
-            proc.join(2)
+            proc.join(wait)
             if proc.is_alive():
+                clean = False
                 proc.kill()
         for q in (*self._jobs, *self._results):
             q.cancel_join_thread()  # never hang on exit over results nobody will read
             q.close()
+        return clean

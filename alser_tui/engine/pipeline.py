@@ -37,6 +37,10 @@ class ChunkResult:
     # Lines a parser raised on (counted as rejected too) and its last error, per parser.
     crashed: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Rows a replay worker stored in its own shard (parser -> count, lowest ts, highest ts):
+    # they are not in ``rows``, which then holds only what the engine itself must see (the
+    # rows of parsers that raise an alarm per event).
+    stored: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 def active_guards(config: Config) -> list[int]:

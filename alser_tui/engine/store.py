@@ -70,17 +70,25 @@ class Store:
     """The engine's writer connection plus per-thread reader connections for the UI."""
 
     def __init__(
-        self, path: Path, parsers: Sequence[ParserConfig], *, scratch: bool = False
+        self,
+        path: Path,
+        parsers: Sequence[ParserConfig],
+        *,
+        scratch: bool = False,
+        keep_file: bool = False,
     ) -> None:
+        """``scratch``: a replay's database, rebuilt on each run (an existing file is
+        removed unless ``keep_file``: a replay shard the engine has just created)."""
         self.path = path
         self.parsers = {p.id: p for p in parsers}
         self.scratch = scratch
         self._local = threading.local()
         self._insert_sql: dict[str, str] = {}
         self._persist_sql: dict[str, str] = {}
+        self._shards: list[Path] = []  # replay workers' files, once attached
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if scratch and path.exists():
+            if scratch and not keep_file and path.exists():
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(path) + suffix).unlink(missing_ok=True)
             self.con = self._connect()
@@ -115,9 +123,30 @@ class Store:
             con = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
             )
+            self._see_shards(con)
             con.execute("PRAGMA query_only=ON")
             self._local.con = con
         return con
+
+    def attach_shards(self, shards: Sequence[Path]) -> None:
+        """Read the rows that replay workers stored in their own files as if they were
+        here: each events table is shadowed by a temporary view over it and its shards'
+        (SQLite resolves a bare name in the temp schema first), so every query below, and
+        every reader opened later, sees all of them."""
+        self._shards = list(shards)
+        self._see_shards(self.con)
+
+    def _see_shards(self, con: sqlite3.Connection) -> None:
+        shards = self._shards
+        if not shards:
+            return
+        for i, shard in enumerate(shards):
+            con.execute(f"ATTACH DATABASE ? AS {q(f'shard{i}')}", (str(shard),))
+        for pid in self.parsers:
+            table = q(events_table(pid))
+            arms = [f"SELECT * FROM main.{table}"]
+            arms += [f"SELECT * FROM {q(f'shard{i}')}.{table}" for i in range(len(shards))]
+            con.execute(f"CREATE TEMP VIEW {table} AS " + " UNION ALL ".join(arms))
 
     def _create_schema(self) -> None:
         db = self.db
@@ -307,13 +336,21 @@ class Store:
         return self.aggregate(p, start, end, con).total
 
     def next_ts(self, parser_id: str, at_least: int) -> int | None:
-        row = self.con.execute(
-            f"SELECT MIN(ts) FROM {q(events_table(parser_id))} WHERE ts >= ?", (at_least,)
-        ).fetchone()
-        return row[0]
+        # MIN over a view of shards scans every row: ask each table (its ts index) instead.
+        arms = [f"SELECT MIN(ts) AS m FROM {t} WHERE ts >= ?" for t in self._tables_of(parser_id)]
+        sql = f"SELECT MIN(m) FROM ({' UNION ALL '.join(arms)})"
+        return self.con.execute(sql, (at_least,) * len(arms)).fetchone()[0]
+
+    def _tables_of(self, parser_id: str) -> list[str]:
+        """The tables holding a parser's events: its own, and the replay shards' if any."""
+        table = q(events_table(parser_id))
+        shards = self._shards
+        if not shards:
+            return [table]
+        return [f"main.{table}", *(f"{q(f'shard{i}')}.{table}" for i in range(len(shards)))]
 
     def min_ts(self, parser_id: str) -> int | None:
-        return self.con.execute(f"SELECT MIN(ts) FROM {q(events_table(parser_id))}").fetchone()[0]
+        return self.next_ts(parser_id, -(2**62))
 
     def save_window(
         self,

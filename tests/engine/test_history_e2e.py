@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import sqlite3
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 
 from alser_tui.cli import main
+from alser_tui.engine.config import load_config
+from alser_tui.engine.engine import Engine
+from alser_tui.engine.store import events_table
 
 PHP_RE = r"\[(.+)\] (.+?): (.+) - (.+) \[(\d+)\],(.+)"
 
@@ -318,3 +322,50 @@ def test_parse_workers_give_the_same_output(tmp_path: Path, replay: Any) -> None
     parallel = replay("--workers", "2")
     assert parallel == single
     assert sum(1 for e in single if e["type"] == "window") > 10
+
+
+def test_replay_workers_store_in_shards_that_the_store_reads_whole(tmp_path: Path) -> None:
+    """Workers write their rows to shards of their own; the engine's queries (the windows,
+    the console's drill-down) see every row of every shard, exactly once."""
+    php, _js = _write(tmp_path)
+    config = load_config(tmp_path / "alser.toml")
+    engine = Engine(config, history=True, workers=2, keep_open=True)
+    try:
+        engine.run()
+        shards = sorted((tmp_path / "var").glob("history-shard*.db"))
+        assert len(shards) == 2
+        # Each worker stored part of the rows; none are in the main file's own table.
+        per_shard = [_count(s, "PhpError") for s in shards]
+        assert all(n > 0 for n in per_shard) and sum(per_shard) == len(php)
+        assert _count(tmp_path / "var" / "history.db", "PhpError") == 0
+        # Through the store: every row once, with the drill-down's own connection too.
+        store = engine.store
+        assert store is not None
+        lo, hi = min(ts for ts, _, _ in php), max(ts for ts, _, _ in php)
+        got = engine.events_of("PhpError", lo, hi + 1, limit=10 * len(php))
+        assert len(got) == len(php)
+        p = engine.runs["PhpError"].config
+        seen = store.events_of(p, lo, hi + 1, limit=10 * len(php), con=store.reader())
+        assert len(seen) == len(php)  # a reader opened later sees the shards too
+        assert store.min_ts("PhpError") == lo and store.next_ts("PhpError", hi) == hi
+    finally:
+        engine.close()
+
+
+def test_dry_run_with_workers_counts_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(tmp_path)
+    out = []
+    for workers in ("0", "2"):
+        args = ["-c", str(tmp_path / "alser.toml"), "--no-ui", "--history", "--dry-run"]
+        assert main([*args, "--workers", workers]) == 0
+        err = capsys.readouterr().err
+        # The per-parser lines of the summary (the first line holds a rate).
+        out.append([line for line in err.splitlines() if line.startswith("  ")])
+    assert out[0] == out[1] and out[0]
+
+
+def _count(db: Path, parser_id: str) -> int:
+    with sqlite3.connect(db) as con:
+        return con.execute(f'SELECT COUNT(*) FROM "{events_table(parser_id)}"').fetchone()[0]
