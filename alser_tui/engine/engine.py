@@ -150,6 +150,7 @@ class Engine:
         self.keep_open = keep_open
         self.pool: ParsePool | None = None
         self.shards: list[Path] | None = None  # replay workers' own SQLite files
+        self._window_rows: dict[str, dict[int, int]] = {}  # their rows per window
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
         self.skew_tolerance = skew_tolerance
@@ -346,8 +347,17 @@ class Engine:
         """The workers are done: close them, so that their shards are complete before the
         windows close over them."""
         pool = self.pool
-        assert pool is not None
+        assert pool is not None and self.store is not None
         self.pool = None
+        if not self.stop_event.is_set():
+            # Every window of the replay, aggregated by the workers together over all the
+            # shards; closing them below then only evaluates alarms and writes.
+            windows = [
+                (pid, start, start + self.runs[pid].config.window, n)
+                for pid, counts in self._window_rows.items()
+                for start, n in counts.items()
+            ]
+            self.store.precompute(pool.aggregate(windows))
         if not pool.close(wait=60):
             raise WorkerError("a replay worker did not finish writing its shard")
 
@@ -512,6 +522,10 @@ class Engine:
                 self.runs[pid].crashed += n
                 self.runs[pid].last_error = res.errors.get(pid, "")
         for res in results:
+            for pid, counts in res.windows.items():
+                mine = self._window_rows.setdefault(pid, {})
+                for start, n in counts.items():
+                    mine[start] = mine.get(start, 0) + n
             for pid, (n, lo, hi) in res.stored.items():
                 # Rows in a worker's shard (a replay: no window has closed, none is late).
                 run = self.runs[pid]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import traceback
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ class WorkerError(RuntimeError):
     pass
 
 
+AGGREGATE = "aggregate"  # a job: the aggregates of these (parser, start, end) windows
+
+
 def _worker(
     jobs: Any,
     results: Any,
@@ -32,6 +35,7 @@ def _worker(
     locales: frozenset[str],
     shard: str | None,
     keep: frozenset[str],
+    others: tuple[str, ...] = (),
 ) -> None:
     processor = LineProcessor(config, locales)
     store = None
@@ -46,6 +50,9 @@ def _worker(
             job = jobs.get()
             if job is None:
                 return
+            if job[0] == AGGREGATE:
+                results.put(_aggregate_windows(store, others, job[1]))
+                continue
             guard, lines, now = job
             try:
                 res = processor.process(guard, lines, now)
@@ -67,7 +74,24 @@ def _store_in_shard(store: Any, res: ChunkResult, keep: frozenset[str]) -> None:
     res.stored = {
         pid: (len(r), min(x[1] for x in r), max(x[1] for x in r)) for pid, r in rows.items()
     }
+    for pid, r in rows.items():  # rows per window: the engine shares the windows out
+        size = store.parsers[pid].window
+        res.windows[pid] = Counter(x[1] - x[1] % size for x in r)
     res.rows = {pid: r for pid, r in rows.items() if pid in keep}
+
+
+def _aggregate_windows(
+    store: Any, others: tuple[str, ...], windows: list[tuple[str, int, int]]
+) -> Any:
+    """The aggregates of some of the replay's windows, over every shard (this one and the
+    others, attached read-only): the windows close on all the cores at once."""
+    try:
+        if others and not store.shards_attached:
+            store.attach_shards([Path(o) for o in others])
+        parsers = store.parsers
+        return [(pid, s, e, store.aggregate(parsers[pid], s, e)) for pid, s, e in windows]
+    except Exception:
+        return WorkerError(traceback.format_exc(limit=5))
 
 
 class ParsePool:
@@ -96,7 +120,15 @@ class ParsePool:
             jobs, results = ctx.Queue(), ctx.Queue()
             proc = ctx.Process(
                 target=_worker,
-                args=(jobs, results, config, locales, str(shards[i]) if shards else None, keep),
+                args=(
+                    jobs,
+                    results,
+                    config,
+                    locales,
+                    str(shards[i]) if shards else None,
+                    keep,
+                    tuple(str(x) for j, x in enumerate(shards or ()) if j != i),
+                ),
                 name=f"alser-parse-{i}",
                 daemon=True,
             )
@@ -132,6 +164,35 @@ class ParsePool:
         if isinstance(res, WorkerError):
             raise res
         return res
+
+    def aggregate(self, windows: list[tuple[str, int, int, int]]) -> list[Any]:
+        """Aggregates of (parser, start, end, rows) windows, computed by the shard workers
+        together (each gets a share of similar row count)."""
+        n = len(self._jobs)
+        shares: list[list[tuple[str, int, int]]] = [[] for _ in range(n)]
+        load = [0] * n
+        for pid, start, end, rows in sorted(windows, key=lambda w: -w[3]):
+            i = load.index(min(load))  # the least loaded so far: biggest windows first
+            shares[i].append((pid, start, end))
+            load[i] += rows
+        for i, share in enumerate(shares):
+            self._jobs[i].put((AGGREGATE, share))
+        out: list[Any] = []
+        for i in range(n):
+            res = self._wait(i)
+            if isinstance(res, WorkerError):
+                raise res
+            out.extend(res)
+        return out
+
+    def _wait(self, i: int) -> Any:
+        while True:
+            try:
+                return self._results[i].get(timeout=1.0)
+            except queue.Empty:
+                if not self._procs[i].is_alive():
+                    code = self._procs[i].exitcode
+                    raise WorkerError(f"parse worker {i} died (exit code {code})") from None
 
     def close(self, wait: float = 2.0) -> bool:
         """Stop the workers; True when every one ended by itself (its shard closed)."""

@@ -41,6 +41,8 @@ class ChunkResult:
     # they are not in ``rows``, which then holds only what the engine itself must see (the
     # rows of parsers that raise an alarm per event).
     stored: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # And how many of them fall in each window (parser -> window start -> rows).
+    windows: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
 def active_guards(config: Config) -> list[int]:

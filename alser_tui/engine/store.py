@@ -86,6 +86,10 @@ class Store:
         self._insert_sql: dict[str, str] = {}
         self._persist_sql: dict[str, str] = {}
         self._shards: list[Path] = []  # replay workers' files, once attached
+        self.shards_attached = False
+        # (parser, start, end) -> the aggregate a replay worker computed for that window.
+        self._precomputed: dict[tuple[str, int, int], Aggregate] = {}
+        self.precomputed_used = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if scratch and not keep_file and path.exists():
@@ -132,9 +136,16 @@ class Store:
         """Read the rows that replay workers stored in their own files as if they were
         here: each events table is shadowed by a temporary view over it and its shards'
         (SQLite resolves a bare name in the temp schema first), so every query below, and
-        every reader opened later, sees all of them."""
+        every reader opened later, sees all of them. (A replay worker attaches its
+        siblings' shards to its own the same way, to close its share of the windows.)"""
         self._shards = list(shards)
+        self.shards_attached = True
         self._see_shards(self.con)
+
+    def precompute(self, results: Iterable[tuple[str, int, int, Aggregate]]) -> None:
+        """Aggregates the replay workers computed; aggregate() hands each out once."""
+        for pid, start, end, agg in results:
+            self._precomputed[(pid, start, end)] = agg
 
     def _see_shards(self, con: sqlite3.Connection) -> None:
         shards = self._shards
@@ -300,6 +311,11 @@ class Store:
         self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
     ) -> Aggregate:
         """The parser's aggregate over [start, end): top rows, total and group count."""
+        if con is None or con is self.con:
+            ready = self._precomputed.pop((p.id, start, end), None)
+            if ready is not None:
+                self.precomputed_used += 1
+                return ready
         con = con or self.con
         if p.stats_sql:
             found, total_, groups_ = run_stats_sql(

@@ -348,6 +348,10 @@ def test_replay_workers_store_in_shards_that_the_store_reads_whole(tmp_path: Pat
         seen = store.events_of(p, lo, hi + 1, limit=10 * len(php), con=store.reader())
         assert len(seen) == len(php)  # a reader opened later sees the shards too
         assert store.min_ts("PhpError") == lo and store.next_ts("PhpError", hi) == hi
+        # The windows were aggregated by the workers, each one used once by the engine.
+        closed = store.con.execute("SELECT COUNT(*) FROM windows").fetchone()[0]
+        assert closed > 10 and store.precomputed_used == closed
+        assert not store._precomputed
     finally:
         engine.close()
 
