@@ -373,7 +373,9 @@ class AlserApp(App[int]):
             model.finished is not None and self.applied.get("totals", -1) < model.events
         ):
             self.submit("totals", partial(open_totals, engine), self._apply_totals)
-        if self._ticks % STATUS_EVERY == 1:
+        if self._ticks % STATUS_EVERY == 1 or (
+            model.finished is not None and self.applied.get("status", -1) < model.events
+        ):
             self.submit("status", partial(self._read_status, engine), self._apply_status)
 
     def main_resumed(self) -> None:
@@ -422,6 +424,7 @@ class AlserApp(App[int]):
             and self.delivery_ready
             and max(self.applied.get("scope", -1), self.applied.get("scope-follow", -1)) >= m.events
             and self.applied.get("totals", -1) >= m.events
+            and self.applied.get("status", -1) >= m.events
             and not m.dirty
             and not self.main.pending
         )
