@@ -30,7 +30,7 @@ from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
-from alser_tui.engine.sources.history import HistoryReader
+from alser_tui.engine.sources.history import HistoryReader, Piece, plan_pieces
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
 from alser_tui.engine.store import Aggregate, Store, StoreUnavailable
@@ -151,6 +151,7 @@ class Engine:
         self.pool: ParsePool | None = None
         self.shards: list[Path] | None = None  # replay workers' own SQLite files
         self._window_rows: dict[str, dict[int, int]] = {}  # their rows per window
+        self._pieces: deque[tuple[int, Piece]] = deque()  # file pieces not handed out yet
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
         self.skew_tolerance = skew_tolerance
@@ -233,8 +234,18 @@ class Engine:
                 self.store.attach_shards(self.shards)
                 instant = frozenset(pid for pid, r in self.runs.items() if r.instant)
                 self.pool = ParsePool(cfg, self.locales, workers, shards=self.shards, keep=instant)
+                # The workers read the files too, each its own pieces: the engine thread
+                # only hands out where to read (it would be a third process on two cores).
+                for g in self.guards:
+                    if isinstance(g.source, HistoryReader):
+                        for piece in plan_pieces(g.source.hand_over()):
+                            self._pieces.append((g.index, piece))
             elif workers > 0:
                 self.pool = ParsePool(cfg, self.locales, workers)
+            if self.shards is None and self.store is not None:
+                # Shards of an earlier replay would only take room (and confuse a reader).
+                for old in self.data_dir.glob("history-shard*.db*"):
+                    old.unlink(missing_ok=True)
         if self.store is not None and not self.history and first_run:
             # Record the start positions now: a crash before the first line must not turn
             # "start at the end" into "start at 0" on the next run.
@@ -433,15 +444,28 @@ class Engine:
                         self._current_file = path
                         pool.submit(g.index, lines, now)
                         fed += len(lines)
+        while pool.pending < pool.capacity and self._pieces:
+            gi, piece = self._pieces.popleft()
+            self._current_file = piece[0]
+            pool.submit_piece(gi, piece, now, budget)
         self.lines += fed
         if pool.pending:
-            self._apply([pool.get()], [])
+            res = pool.get()
+            if res.from_piece:
+                self.lines += res.lines
+                fed += res.lines
+                if res.read_errors:
+                    source = next(g.source for g in self.guards if g.index == res.guard)
+                    source.errors.extend(res.read_errors)
+            self._apply([res], [])
         return fed
 
     @property
     def finished_reading(self) -> bool:
-        return all(g.source.done for g in self.guards) and (
-            self.pool is None or self.pool.pending == 0
+        return (
+            all(g.source.done for g in self.guards)
+            and not self._pieces
+            and (self.pool is None or self.pool.pending == 0)
         )
 
     def _note_progress(

@@ -19,6 +19,7 @@ from typing import Any
 
 from alser_tui.engine.config import Config
 from alser_tui.engine.pipeline import ChunkResult, LineProcessor
+from alser_tui.engine.sources.history import Piece, read_piece
 
 
 class WorkerError(RuntimeError):
@@ -26,6 +27,7 @@ class WorkerError(RuntimeError):
 
 
 AGGREGATE = "aggregate"  # a job: the aggregates of these (parser, start, end) windows
+READ = "read"  # a job: read this piece of a file, parse and store its lines
 
 
 def _worker(
@@ -53,6 +55,9 @@ def _worker(
             if job[0] == AGGREGATE:
                 results.put(_aggregate_windows(store, others, job[1]))
                 continue
+            if job[0] == READ:
+                results.put(_read_piece(processor, store, keep, *job[1:]))
+                continue
             guard, lines, now = job
             try:
                 res = processor.process(guard, lines, now)
@@ -78,6 +83,31 @@ def _store_in_shard(store: Any, res: ChunkResult, keep: frozenset[str]) -> None:
         size = store.parsers[pid].window
         res.windows[pid] = Counter(x[1] - x[1] % size for x in r)
     res.rows = {pid: r for pid, r in rows.items() if pid in keep}
+
+
+def _read_piece(
+    processor: LineProcessor,
+    store: Any,
+    keep: frozenset[str],
+    guard: int,
+    piece: Piece,
+    now: int,
+    batch_lines: int,
+) -> Any:
+    """Read one piece of a file here (the engine thread only hands out where it is), parse
+    and store it batch by batch; one result for the whole piece."""
+    total = ChunkResult(guard=guard, from_piece=True)
+    errors: list[tuple[str, str]] = []
+    try:
+        for lines in read_piece(piece, batch_lines, errors=errors):
+            res = processor.process(guard, lines, now)
+            if store is not None:
+                _store_in_shard(store, res, keep)
+            total.absorb(res)
+    except Exception:
+        return WorkerError(traceback.format_exc(limit=5))
+    total.read_errors = errors
+    return total
 
 
 def _aggregate_windows(
@@ -145,9 +175,16 @@ class ParsePool:
         return len(self._order)
 
     def submit(self, guard: int, lines: list[str], now: int) -> None:
+        self._put((guard, lines, now))
+
+    def submit_piece(self, guard: int, piece: Piece, now: int, batch_lines: int) -> None:
+        """A piece of a file the worker reads itself (see history.plan_pieces)."""
+        self._put((READ, guard, piece, now, batch_lines))
+
+    def _put(self, job: tuple[Any, ...]) -> None:
         i = self._next
         self._next = (i + 1) % len(self._jobs)
-        self._jobs[i].put((guard, lines, now))
+        self._jobs[i].put(job)
         self._order.append(i)
 
     def get(self) -> ChunkResult:

@@ -43,6 +43,45 @@ class ChunkResult:
     stored: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     # And how many of them fall in each window (parser -> window start -> rows).
     windows: dict[str, dict[int, int]] = field(default_factory=dict)
+    # A worker that read the lines itself: files it could not read, as (path, problem).
+    read_errors: list[tuple[str, str]] = field(default_factory=list)
+    from_piece: bool = False  # its lines were read by the worker (count them on arrival)
+
+    def absorb(self, other: ChunkResult) -> None:
+        """Add a later chunk's outcome to this one (a worker reading a piece of a file in
+        several batches hands back one result)."""
+        self.lines += other.lines
+        for pid, rows in other.rows.items():
+            self.rows.setdefault(pid, []).extend(rows)
+        for mine, theirs in (
+            (self.skipped, other.skipped),
+            (self.rejected, other.rejected),
+            (self.crashed, other.crashed),
+        ):
+            for pid, n in theirs.items():
+                mine[pid] = mine.get(pid, 0) + n
+        self.last_reject.update(other.last_reject)
+        self.errors.update(other.errors)
+        self.drops.extend(other.drops)
+        self.malformed += other.malformed
+        self.filtered += other.filtered
+        if other.malformed_sample:
+            self.malformed_sample = other.malformed_sample
+        for name in ("last_ts", "mark_ts"):
+            theirs_ts = getattr(other, name)
+            if theirs_ts is not None:
+                ours = getattr(self, name)
+                setattr(self, name, theirs_ts if ours is None else max(ours, theirs_ts))
+        for pid, (n, lo, hi) in other.stored.items():
+            had = self.stored.get(pid)
+            self.stored[pid] = (
+                (n, lo, hi) if had is None else (had[0] + n, min(had[1], lo), max(had[2], hi))
+            )
+        for pid, counts in other.windows.items():
+            mine_w = self.windows.setdefault(pid, {})
+            for start, n in counts.items():
+                mine_w[start] = mine_w.get(start, 0) + n
+        self.read_errors.extend(other.read_errors)
 
 
 def active_guards(config: Config) -> list[int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import psutil
+import pytest
 from torture_support import BASE, Ids, Lines, assert_exactly_once, rows_in, wait_started
 
 from alser_tui.engine.sources.tailer import MAX_LINE_BYTES
@@ -178,10 +179,10 @@ class Live:
             self.proc.wait(10)
 
 
-def history(root: Path, timeout: float = 30) -> Outcome:
+def history(root: Path, timeout: float = 30, *extra: str) -> Outcome:
     """``alser-tui --no-ui --history`` to its end, its peak RSS sampled meanwhile."""
     proc = subprocess.Popen(
-        command(root, "--history"),
+        command(root, "--history", *extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -269,12 +270,14 @@ def test_a_binary_file_matched_by_the_glob_live(tmp_path: Path) -> None:
     assert 0 < done.peak_rss < RSS_LIMIT, f"peak RSS {done.peak_rss >> 20} MB"
 
 
-def test_a_binary_file_matched_by_the_glob_in_a_replay(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_binary_file_matched_by_the_glob_in_a_replay(tmp_path: Path, workers: str) -> None:
+    """Also with replay workers, which read their own pieces of the files."""
     logs = setup(tmp_path)
     ids = Ids()
     ids.append(logs / "app.log", 3000, ts=BASE + 1)
     binaries = write_binaries(logs)
-    done = history(tmp_path)
+    done = history(tmp_path, 30, "--workers", workers)
     assert done.lines == 3000 + binaries.lines_history and done.parsed == 3000
     assert done.malformed + done.rejected == binaries.lines_history
     assert_exactly_once(tmp_path / "var" / "history.db", ids.written)

@@ -165,12 +165,22 @@ class Running:
         return fin.stats
 
 
+def with_shards(db: Path) -> list[Path]:
+    """The database and, for a replay's, the shards its workers stored rows in."""
+    if db.name != "history.db":
+        return [db]
+    return [db, *sorted(db.parent.glob("history-shard*.db"))]
+
+
 def stored_ids(db: Path, parser: str = "Ev") -> Counter[int]:
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return Counter(r[0] for r in con.execute(f'SELECT id FROM "ev_{parser}"'))
-    finally:
-        con.close()
+    got: Counter[int] = Counter()
+    for path in with_shards(db):
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            got.update(r[0] for r in con.execute(f'SELECT id FROM "ev_{parser}"'))
+        finally:
+            con.close()
+    return got
 
 
 def assert_exactly_once(db: Path, written: Iterable[int]) -> None:
@@ -202,8 +212,13 @@ def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def rows_in(db: Path, parser: str = "Ev") -> int:
-    got = query(db, f'SELECT COUNT(*) FROM "ev_{parser}"')
-    return int(got[0][0]) if got else -1
+    total = 0
+    for path in with_shards(db):
+        got = query(path, f'SELECT COUNT(*) FROM "ev_{parser}"')
+        if not got:
+            return -1
+        total += int(got[0][0])
+    return total
 
 
 def wait_for(pred: Callable[[], bool], timeout: float = 15) -> bool:

@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import zlib
+from collections.abc import Iterator
 
 from .tailer import CHUNK_SIZE, MAX_LINE_BYTES, LineSplitter
 
@@ -93,6 +94,13 @@ class HistoryReader:
                 self.lines_read += len(lines)
         return batches
 
+    def hand_over(self) -> list[str]:
+        """Leave the reading to others (replay workers, see plan_pieces): the reader is
+        done; the errors they meet are added to ``errors``."""
+        self.close()
+        self._next = len(self.files)
+        return list(self.files)
+
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
@@ -141,4 +149,98 @@ class HistoryReader:
                 self.files_done += 1
                 return out
             self.bytes_read += len(data)
+            splitter.feed(data)
+
+
+# ---------------------------------------------------------------------- pieces of files
+
+Piece = tuple[str, int, int | None]  # path, first byte, end byte (None: to the file's end)
+PIECE_BYTES = 4 * 1024 * 1024
+
+
+def plan_pieces(files: list[str], piece_bytes: int = PIECE_BYTES) -> list[Piece]:
+    """Cut plain files into pieces of about ``piece_bytes`` that end just after a newline,
+    so that replay workers can each read their own (a gzip file stays whole: it cannot be
+    entered in the middle). Files that cannot be opened are one piece: reading it reports
+    the error as the reader would."""
+    pieces: list[Piece] = []
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                if f.read(2) == GZIP_MAGIC:
+                    pieces.append((path, 0, None))
+                    continue
+                size = os.fstat(f.fileno()).st_size
+                start = 0
+                while size - start > piece_bytes:
+                    end = _line_end_after(f, start + piece_bytes, size)
+                    if end is None:
+                        break
+                    pieces.append((path, start, end))
+                    start = end
+                pieces.append((path, start, None))
+        except OSError:
+            pieces.append((path, 0, None))
+    return pieces
+
+
+def _line_end_after(f: io.BufferedIOBase, pos: int, size: int) -> int | None:
+    """The offset just past the first newline at or after ``pos`` (None: none before EOF)."""
+    f.seek(pos)
+    while pos < size:
+        block = f.read(CHUNK_SIZE)
+        if not block:
+            return None
+        i = block.find(b"\n")
+        if i >= 0:
+            return pos + i + 1
+        pos += len(block)
+    return None
+
+
+def read_piece(
+    piece: Piece,
+    batch_lines: int,
+    *,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    chunk_size: int = CHUNK_SIZE,
+    errors: list[tuple[str, str]] | None = None,
+) -> Iterator[list[str]]:
+    """The lines of one piece in batches, by the HistoryReader's rules (a piece that runs
+    to the file's end counts its last line without a newline). Read errors go to
+    ``errors`` as (path, problem), as HistoryReader records them."""
+    path, start, end = piece
+    splitter = LineSplitter(max_line_bytes)
+    try:
+        stream = open_history_file(path)
+    except OSError as exc:
+        if errors is not None:
+            errors.append((path, exc.strerror or str(exc)))
+        return
+    with stream:
+        if start:
+            stream.seek(start)
+        left = None if end is None else end - start
+        out: list[str] = []
+        while True:
+            splitter.take(batch_lines - len(out), out)
+            if len(out) >= batch_lines:
+                yield out
+                out = []
+                continue
+            want = chunk_size if left is None else min(chunk_size, left)
+            try:
+                data = stream.read1(want) if want > 0 else b""
+            except (OSError, EOFError, zlib.error) as exc:
+                if errors is not None:
+                    errors.append((path, str(exc) or type(exc).__name__))
+                splitter.reset()
+                data = b""
+            if not data:
+                splitter.flush(out)
+                if out:
+                    yield out
+                return
+            if left is not None:
+                left -= len(data)
             splitter.feed(data)
