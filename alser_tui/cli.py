@@ -71,7 +71,8 @@ def build_argparser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="parse worker processes for --history (default: 1 for replays over 32 MB on 2+ cores)",
+        help="worker processes for --history (they read, parse, store and aggregate their"
+        " share; default: one per core, up to 4, for replays of 32 MB or more)",
     )
     ap.add_argument(
         "--demo", action="store_true", help="run on generated demo logs (no config needed)"
@@ -186,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def default_workers(args: argparse.Namespace) -> int:
+    """-1: the engine decides (workers for big replays, bench/RESULTS.md)."""
     if args.workers is not None:
         return max(0, args.workers)
-    # A replay is CPU-bound: parsing on the second core roughly halves its time.
-    return 0  # measured below: see bench/RESULTS.md before turning workers on by default
+    return -1
 
 
 def run_headless(config: Config, args: argparse.Namespace) -> int:

@@ -11,9 +11,13 @@ shards at the end equal the single-process run's.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
+import sys
 import traceback
 from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +128,27 @@ def _aggregate_windows(
         return WorkerError(traceback.format_exc(limit=5))
 
 
+@contextmanager
+def _real_stderr() -> Iterator[None]:
+    """multiprocessing hands sys.stderr's file descriptor to its resource tracker; inside
+    the console, Textual has replaced sys.stderr with an object whose fileno() is -1, and
+    spawning failed with "bad value(s) in fds_to_keep". Lend it a real file meanwhile."""
+    saved = sys.stderr
+    try:
+        ok = saved is not None and saved.fileno() >= 0
+    except (OSError, ValueError, AttributeError):
+        ok = False
+    if ok:
+        yield
+        return
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            yield
+        finally:
+            sys.stderr = saved
+
+
 class ParsePool:
     """A few worker processes, each with a job and a result queue; jobs go round-robin,
     results come back FIFO. Queues (not bare pipes): their feeder threads keep a large
@@ -146,6 +171,21 @@ class ParsePool:
         self._jobs: list[Any] = []
         self._results: list[Any] = []
         self._procs: list[Any] = []
+        with _real_stderr():  # the queues' locks start the resource tracker already
+            self._start(ctx, config, locales, workers, shards, keep)
+        self._order: deque[int] = deque()
+        self._next = 0
+        self.capacity = workers * depth
+
+    def _start(
+        self,
+        ctx: Any,
+        config: Config,
+        locales: frozenset[str],
+        workers: int,
+        shards: list[Path] | None,
+        keep: frozenset[str],
+    ) -> None:
         for i in range(workers):
             jobs, results = ctx.Queue(), ctx.Queue()
             proc = ctx.Process(
@@ -166,9 +206,6 @@ class ParsePool:
             self._jobs.append(jobs)
             self._results.append(results)
             self._procs.append(proc)
-        self._order: deque[int] = deque()
-        self._next = 0
-        self.capacity = workers * depth
 
     @property
     def pending(self) -> int:

@@ -373,3 +373,20 @@ def test_dry_run_with_workers_counts_the_same(
 def _count(db: Path, parser_id: str) -> int:
     with sqlite3.connect(db) as con:
         return con.execute(f'SELECT COUNT(*) FROM "{events_table(parser_id)}"').fetchone()[0]
+
+
+def test_a_big_replay_gets_workers_by_default(
+    tmp_path: Path, replay: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --workers, a replay above the size bound runs on every core (here the bound
+    is lowered to the test's files), with the same output as one process."""
+    import alser_tui.engine.engine as engine_module
+
+    _write(tmp_path)
+    single = replay("--workers", "0")
+    assert not list((tmp_path / "var").glob("history-shard*.db"))
+    monkeypatch.setattr(engine_module, "AUTO_WORKERS_BYTES", 1)
+    monkeypatch.setattr(engine_module.os, "cpu_count", lambda: 2)
+    auto = replay()
+    assert len(list((tmp_path / "var").glob("history-shard*.db"))) == 2
+    assert auto == single
