@@ -18,7 +18,15 @@ from typing import BinaryIO
 
 import psutil
 import pytest
-from torture_support import BASE, Ids, Lines, assert_exactly_once, rows_in, wait_started
+from torture_support import (
+    BASE,
+    Ids,
+    Lines,
+    assert_exactly_once,
+    ev_parser,
+    rows_in,
+    wait_started,
+)
 
 from alser_tui.engine.sources.tailer import MAX_LINE_BYTES
 
@@ -37,37 +45,6 @@ tail_glob = "logs/*"
 history_glob = "logs/*"
 parsers = {parsers}
 
-[[parsers]]
-id = "Ev"
-kind = "regex"
-window = 10
-regex = '^(\\w+) id=(\\d+)'
-group_by = ["kind"]
-
-[[parsers.fields]]
-name = "kind"
-group = 1
-[[parsers.fields]]
-name = "id"
-group = 2
-type = "int"
-
-# Nested alternatives under a repeat: matches "A id=1", backtracks ~2**(n/2) times on
-# "aaaa...a id=x" (re: ~10 ms at 24 letters, days at 60).
-[[parsers]]
-id = "Evil"
-kind = "regex"
-window = 10
-regex = '^((?:\\w|\\w\\w)+) id=(\\d+)'
-group_by = ["kind"]
-
-[[parsers.fields]]
-name = "kind"
-group = 1
-[[parsers.fields]]
-name = "id"
-group = 2
-type = "int"
 """
 
 RSS_LIMIT = 200 << 20
@@ -117,7 +94,10 @@ def outcome(stderr: str, peak: int) -> Outcome:
 
 
 def setup(root: Path, parsers: tuple[str, ...] = ("Ev",)) -> Path:
-    (root / "alser.toml").write_text(CONFIG.format(parsers=list(parsers)))
+    # Evil: nested alternatives under a repeat: matches "A id=1", backtracks ~2**(n/2)
+    # times on "aaaa...a id=x" (re: ~10 ms at 24 letters, days at 60).
+    parts = [ev_parser(), ev_parser("Evil", r"^((?:\w|\w\w)+) id=(\d+)")]
+    (root / "alser.toml").write_text(CONFIG.format(parsers=list(parsers)) + "".join(parts))
     (root / "logs").mkdir()
     return root / "logs"
 

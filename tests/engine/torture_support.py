@@ -33,11 +33,18 @@ batch_lines = {batch}
 tail_glob = "{glob}"
 parsers = ["Ev"]
 
+"""
+
+
+def ev_parser(pid: str = "Ev", regex: str = r"^(\w+) id=(\d+)") -> str:
+    """The tests' parser: ``KIND id=N`` lines, grouped by kind, the id kept as an int (so
+    that every line can be found once in the store)."""
+    return f"""
 [[parsers]]
-id = "Ev"
+id = "{pid}"
 kind = "regex"
 window = 10
-regex = '^(\\w+) id=(\\d+)'
+regex = '{regex}'
 group_by = ["kind"]
 
 [[parsers.fields]]
@@ -52,7 +59,7 @@ type = "int"
 
 def write_config(root: Path, glob: str = "logs/*.log", batch: int = 10_000) -> Path:
     path = root / "alser.toml"
-    path.write_text(CONFIG.format(glob=glob, batch=batch))
+    path.write_text(CONFIG.format(glob=glob, batch=batch) + ev_parser())
     (root / "logs").mkdir(exist_ok=True)
     return path
 
