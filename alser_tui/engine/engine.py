@@ -364,6 +364,10 @@ class Engine:
         windows close over them."""
         pool = self.pool
         assert pool is not None and self.store is not None
+        # Stopped early: the pieces under way are stored whatever happens, so count them
+        # too (the windows below are closed over exactly the rows counted).
+        while pool.pending and self._pending is None:
+            self._take_result(pool.get())
         self.pool = None
         if not self.stop_event.is_set():
             # Every window of the replay, aggregated by the workers together over all the
@@ -455,15 +459,20 @@ class Engine:
             pool.submit_piece(gi, piece, now, PIECE_BATCH_LINES)
         self.lines += fed
         if pool.pending:
-            res = pool.get()
-            if res.from_piece:
-                self.lines += res.lines
-                fed += res.lines
-                if res.read_errors:
-                    source = next(g.source for g in self.guards if g.index == res.guard)
-                    source.errors.extend(res.read_errors)
-            self._apply([res], [])
+            fed += self._take_result(pool.get())
         return fed
+
+    def _take_result(self, res: ChunkResult) -> int:
+        """Count and apply one worker result; returns the lines a worker read itself."""
+        read = 0
+        if res.from_piece:
+            self.lines += res.lines
+            read = res.lines
+            if res.read_errors:
+                source = next(g.source for g in self.guards if g.index == res.guard)
+                source.errors.extend(res.read_errors)
+        self._apply([res], [])
+        return read
 
     @property
     def finished_reading(self) -> bool:

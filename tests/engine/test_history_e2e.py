@@ -6,15 +6,18 @@ import gzip
 import json
 import random
 import sqlite3
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from torture_support import Running, ev_parser, rows_in
 
 from alser_tui.cli import main
 from alser_tui.engine.config import load_config
 from alser_tui.engine.engine import Engine
+from alser_tui.engine.events import Finished
 from alser_tui.engine.store import events_table
 
 PHP_RE = r"\[(.+)\] (.+?): (.+) - (.+) \[(\d+)\],(.+)"
@@ -390,3 +393,29 @@ def test_a_big_replay_gets_workers_by_default(
     auto = replay()
     assert len(list((tmp_path / "var").glob("history-shard*.db"))) == 2
     assert auto == single
+
+
+def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(tmp_path: Path) -> None:
+    """SIGTERM in the middle of a replay with workers: the pieces under way are stored
+    whatever happens, so they are counted too, and the windows hold exactly those rows."""
+    (tmp_path / "alser.toml").write_text(
+        '[storage]\ndir = "var"\n\n[[guards]]\nhistory_glob = "h/*.log"\nparsers = ["Ev"]\n'
+        + ev_parser()
+    )
+    hist = tmp_path / "h"
+    hist.mkdir()
+    n = 0
+    for f in range(32):  # 32 pieces: more than the workers have in hand at a time
+        lines = [f"us,{1_700_000_000 + i % 3600},K{i % 7} id={n + i}\n" for i in range(20_000)]
+        (hist / f"{f:02d}.log").write_text("".join(lines))
+        n += len(lines)
+    run = Running(tmp_path / "alser.toml", time.time, history=True, workers=2)
+    run.stats_where(lambda s: s.lines > 0)
+    run.engine.request_stop()
+    final = run.wait(lambda e: isinstance(e, Finished)).stats  # type: ignore[attr-defined]
+    assert 0 < final.parsed == final.lines < n  # stopped early, every line read is counted
+    db = tmp_path / "var" / "history.db"
+    assert rows_in(db, "Ev") == final.parsed
+    with sqlite3.connect(db) as con:
+        closed = con.execute("SELECT SUM(total) FROM windows WHERE parser = 'Ev'").fetchone()[0]
+    assert closed == final.parsed
