@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from torture_support import BASE, Clock, Running
+from torture_support import BASE, Clock, Running, ev_parser
 
 from alser_tui.engine.config import load_config
 from alser_tui.engine.engine import Engine
@@ -24,7 +24,8 @@ from alser_tui.engine.store import Store
 
 # --------------------------------------------------------------------------- a parser that raises
 
-CRASH_CONFIG = """
+CRASH_CONFIG = (
+    """
 [storage]
 dir = "var"
 
@@ -36,22 +37,9 @@ glob_interval = 0.2
 [[guards]]
 tail_glob = "logs/*.log"
 parsers = ["Ev", "Kind"]
-
-[[parsers]]
-id = "Ev"
-kind = "regex"
-window = 10
-regex = '^(\\w+) id=(\\d+)'
-group_by = ["kind"]
-
-[[parsers.fields]]
-name = "kind"
-group = 1
-[[parsers.fields]]
-name = "id"
-group = 2
-type = "int"
-
+"""
+    + ev_parser()
+    + """
 [[parsers]]
 id = "Kind"
 kind = "regex"
@@ -63,6 +51,7 @@ group_by = ["kind"]
 name = "kind"
 group = 1
 """
+)
 
 
 class Exploding:
