@@ -226,15 +226,7 @@ class ParsePool:
 
     def get(self) -> ChunkResult:
         """The oldest submitted job's result (blocks until it is there)."""
-        i = self._order.popleft()
-        while True:
-            try:
-                res = self._results[i].get(timeout=1.0)
-                break
-            except queue.Empty:
-                if not self._procs[i].is_alive():
-                    code = self._procs[i].exitcode
-                    raise WorkerError(f"parse worker {i} died (exit code {code})") from None
+        res = self._wait(self._order.popleft())
         if isinstance(res, WorkerError):
             raise res
         return res
@@ -260,6 +252,7 @@ class ParsePool:
         return out
 
     def _wait(self, i: int) -> Any:
+        """Worker i's next result; a worker that died says so instead of a hang."""
         while True:
             try:
                 return self._results[i].get(timeout=1.0)
