@@ -272,7 +272,8 @@ class Engine:
 
     def _auto_workers(self) -> int:
         """Workers for a replay big enough to repay their start-up (~0.3 s): one per core
-        (the engine thread itself only reads and hands out lines), at most AUTO_WORKERS."""
+        (the engine thread itself only hands out pieces of files), at most AUTO_WORKERS;
+        a dry run (no store, rows sent back) gets one parse worker."""
         cores = os.cpu_count() or 1
         if cores < 2:
             return 0
