@@ -172,3 +172,29 @@ async def test_keys_typed_right_after_slash_go_to_the_input_not_the_table(root: 
         await wait_for(pilot, lambda: screen.table.filter == "se")
         assert app.screen is screen and not app.model.silences  # "s" did not silence
         assert bar(screen) == "filter “se”: 0 / 30"
+
+
+async def test_a_click_on_the_selected_row_opens_its_lines(root: Root) -> None:
+    """The mouse does what the keys do: a click selects a row, a click on the selected row
+    is ``enter`` (here: the top-N row's raw lines)."""
+    from alser_tui.ui.widgets.group_table import GroupTable
+
+    app = root.app(history=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.query_one(GroupTable)
+        await pilot.click(GroupTable, offset=(3, 2))  # line 0 is the header: the 2nd row
+        assert table.cursor_row == 1 and not isinstance(app.screen, DrillScreen)
+        await pilot.click(GroupTable, offset=(3, 2))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, DrillScreen) and app.screen.events is not None
+        )
+        screen = app.screen
+        assert isinstance(screen, DrillScreen) and screen.group == table_group(table, 1)
+
+
+def table_group(table: Any, row: int) -> dict[str, Any]:
+    main = table.screen
+    group = main._group_of(table.keys[row])
+    assert group is not None
+    return group

@@ -138,3 +138,6 @@ async def test_keyed_table_keeps_the_cursor_row_through_changes() -> None:
         top.move_cursor(row=1)  # on "2": away from the top, the cursor stays on its row
         top.sync(_rows(["4", "3", "2", "1"]))
         assert top.cursor_key == "2" and top.cursor_row == 2
+        # A click puts the cursor on the row under it (the header is line 0).
+        await pilot.click("#t", offset=(2, 2))
+        assert t.cursor_row == 1 and t.cursor_key == t.keys[1] and t.chosen

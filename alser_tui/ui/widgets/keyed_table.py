@@ -466,14 +466,14 @@ class KeyedTable(ScrollView, can_focus=True):
     def action_scroll_bottom(self) -> None:
         self.move_cursor(row=len(self._keys) - 1)
 
-    async def _on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or offset.y < 1:
             return
         row = round(self.scroll_y) + offset.y - 1
         if row >= len(self._keys):
             return
-        if row == self.cursor_row and event.chain == 1 and self.chosen:
+        if row == self.cursor_row and self.chosen:
             # A click on the selected row does what enter does.
             try:
                 binding = self._bindings.get_bindings_for_key("enter")[0]
