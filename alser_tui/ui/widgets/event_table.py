@@ -47,7 +47,9 @@ class EventTable(KeyedTable):
     def __init__(self) -> None:
         super().__init__()
         self.events: list[dict[str, Any]] = []
-        self._hay: list[str] = []  # per event: every shown value, cleaned, lower case
+        # Per event: every shown value, cleaned, lower case; made when a search or filter
+        # first needs it (for ten thousand events it is a few hundred ms: not on enter).
+        self._hay: list[str | None] = []
         self.filter = ""
         self.search = ""
         self.shown: list[int] = []  # event positions on screen, in order
@@ -76,7 +78,7 @@ class EventTable(KeyedTable):
         them on screen a chunk at a time. Returns how many were new."""
         fresh = list(events) if more else list(events[len(self.events) :])
         self.events.extend(fresh)
-        self._hay.extend(self._haystack(ev) for ev in fresh)
+        self._hay.extend([None] * len(fresh))
         return len(fresh)
 
     def feed(self, chunk: int = FEED_CHUNK) -> int:
@@ -105,7 +107,14 @@ class EventTable(KeyedTable):
         self.sync([(str(i), self._cells(i)) for i in self.shown])
 
     def _kept(self, i: int) -> bool:
-        return not self.filter or self.filter.lower() in self._hay[i]
+        return not self.filter or self.filter.lower() in self.hay(i)
+
+    def hay(self, i: int) -> str:
+        """What a search sees of event i (made once, when first asked)."""
+        text = self._hay[i]
+        if text is None:
+            text = self._hay[i] = self._haystack(self.events[i])
+        return text
 
     def _haystack(self, ev: dict[str, Any]) -> str:
         """What a search sees: every value shown, the time as shown included."""
@@ -122,7 +131,7 @@ class EventTable(KeyedTable):
             *(log_text(ev.get(n), VALUE_WIDTH) for n in self._names),
             log_text(ev.get("raw"), RAW_WIDTH),
         ]
-        if self.search and self.search.lower() in self._hay[i]:
+        if self.search and self.search.lower() in self.hay(i):
             style = self.get_component_rich_style("event-table--hit", partial=True)
             pattern = re.compile(re.escape(self.search), re.IGNORECASE)
             for c in cells:
@@ -137,7 +146,7 @@ class EventTable(KeyedTable):
         needle = (self.search if term is None else term).lower()
         if not needle:
             return []
-        return [row for row, i in enumerate(self.shown) if needle in self._hay[i]]
+        return [row for row, i in enumerate(self.shown) if needle in self.hay(i)]
 
     def next_hit(self, step: int) -> int | None:
         """Move to the next (step 1) or previous (-1) hit from the cursor, wrapping; returns
