@@ -1,10 +1,10 @@
 """Parse in worker processes so that a replay uses every core.
 
-The engine thread reads and hands out chunks of lines; workers run the same LineProcessor
-as the in-process path. With a store, each worker also writes the rows it parsed to a shard
-of its own (an SQLite file the engine's store reads through views), so rows never cross a
-pipe and inserts run in parallel; only counts, time spans and the rows of per-event alarm
-parsers come back. Results come back in submission order; the windows closed over all the
+The engine thread hands out pieces of the files (or, for sources it reads itself, chunks
+of lines); workers read them and run the same LineProcessor as the in-process path. With a
+store, each worker also writes the rows it parsed to a shard of its own (an SQLite file the
+engine's store reads through views), so rows never cross a pipe and inserts run in
+parallel; only counts, time spans and the rows of per-event alarm parsers come back. Results come back in submission order; the windows closed over all the
 shards at the end equal the single-process run's.
 """
 

@@ -86,7 +86,6 @@ class Store:
         self._insert_sql: dict[str, str] = {}
         self._persist_sql: dict[str, str] = {}
         self._shards: list[Path] = []  # replay workers' files, once attached
-        self.shards_attached = False
         # (parser, start, end) -> the aggregate a replay worker computed for that window.
         self._precomputed: dict[tuple[str, int, int], Aggregate] = {}
         self.precomputed_used = 0
@@ -139,8 +138,11 @@ class Store:
         every reader opened later, sees all of them. (A replay worker attaches its
         siblings' shards to its own the same way, to close its share of the windows.)"""
         self._shards = list(shards)
-        self.shards_attached = True
         self._see_shards(self.con)
+
+    @property
+    def shards_attached(self) -> bool:
+        return bool(self._shards)
 
     def precompute(self, results: Iterable[tuple[str, int, int, Aggregate]]) -> None:
         """Aggregates the replay workers computed; aggregate() hands each out once."""
@@ -154,10 +156,9 @@ class Store:
         for i, shard in enumerate(shards):
             con.execute(f"ATTACH DATABASE ? AS {q(f'shard{i}')}", (str(shard),))
         for pid in self.parsers:
-            table = q(events_table(pid))
-            arms = [f"SELECT * FROM main.{table}"]
-            arms += [f"SELECT * FROM {q(f'shard{i}')}.{table}" for i in range(len(shards))]
-            con.execute(f"CREATE TEMP VIEW {table} AS " + " UNION ALL ".join(arms))
+            arms = [f"SELECT * FROM {t}" for t in self._tables_of(pid)]
+            view = q(events_table(pid))
+            con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL ".join(arms))
 
     def _create_schema(self) -> None:
         db = self.db

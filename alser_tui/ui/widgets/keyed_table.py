@@ -385,17 +385,12 @@ class KeyedTable(ScrollView, can_focus=True):
 
     def _line(self, cells: Sequence[Cell], base: Style) -> Strip:
         line = Text(end="", no_wrap=True)
-        flexible = [self.is_flexible(k) for k in self.column_keys]
         blank = " " * PAD
-        for i, (cell, width) in enumerate(zip(cells, self._widths, strict=False)):
+        for cell, width in zip(cells, self._widths, strict=False):
             text = cell if isinstance(cell, Text) else Text(str(cell))
-            size = text.cell_len
-            if size > width:
-                text = cut(text, width)
-                size = text.cell_len
-                if not flexible[i]:
-                    size = min(size, width)
-            room = width - size
+            if text.cell_len > width:
+                text = cut(text, width)  # a squeezed column: an ellipsis at its edge
+            room = width - text.cell_len
             right = text.justify == "right"
             line.append(blank + " " * room if right else blank)
             line.append_text(text)
