@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from alser_tui.engine import grouping
 from alser_tui.engine.config import SQL_TYPES, ParserConfig
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.stats_sql import run_stats_sql
@@ -324,11 +325,15 @@ class Store:
                 min_amount=p.min_amount, limit=shown_limit(p),
             )  # fmt: skip
             return Aggregate(tuple(GroupRow(a, g) for a, g in found), total_, groups_)
+        names = p.group_by
+        if grouping.eligible(p.aggregate_kind, names, p.stats_sql):
+            counted = self._aggregate_counted(con, p, start, end)
+            if counted is not None:
+                return counted
         sql, params = _aggregate_sql(p, start, end)
         rows: list[GroupRow] = []
         total: float = 0
         groups = 0
-        names = p.group_by
         for rec in con.execute(sql, params):
             amount, total, groups = rec[0], rec[1], rec[2]
             if isinstance(amount, float):
@@ -339,6 +344,28 @@ class Store:
                 total, 6
             )  # sums of REAL columns: drop the binary noise (53.815000000000005)
         return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
+
+    def _aggregate_counted(
+        self, con: sqlite3.Connection, p: ParserConfig, start: int, end: int
+    ) -> Aggregate | None:
+        """aggregate() for count and count_distinct, the groups counted in Python
+        (grouping.py); None when the window has too many groups for that."""
+        where = "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
+        distinct = q(p.aggregate_field) if p.aggregate_kind == "count_distinct" else None
+        counts = grouping.count_groups(
+            con,
+            q(events_table(p.id)),
+            ", ".join(q(g) for g in p.group_by),
+            where,
+            (start, end),
+            distinct,
+        )
+        if counts is None:
+            return None
+        top, total, groups = grouping.top_groups(counts, p.min_amount, shown_limit(p))
+        names = p.group_by
+        rows = tuple(GroupRow(amount=a, group=dict(zip(names, g, strict=True))) for a, g in top)
+        return Aggregate(rows=rows, total=total, groups=groups)
 
     def window_total(
         self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None

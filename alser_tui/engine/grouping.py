@@ -1,0 +1,95 @@
+"""A window's groups counted in Python instead of by SQLite's GROUP BY.
+
+SQLite sorts the window's rows on every group column before it counts (a temporary b-tree
+over text columns), then sorts the groups again for the window functions and the ORDER BY;
+fetching the group columns and counting them in a dict costs about a third of that
+(bench/RESULTS.md). The answer must equal the SQL query's (store._aggregate_sql) to the
+byte, so this only takes the cases whose semantics are plain in Python: ``count`` and
+``count_distinct`` over one or more group columns. ``sum`` (SQLite's own float summation
+order) and a windows with more groups than ``MAX_GROUPS`` (the dict would outgrow the
+memory bound; SQLite spills its sort to disk) stay with SQL: the caller gets None.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+from collections import Counter
+from typing import Any
+
+# Past this many groups in one window the counting stops and SQL takes over: bounded memory
+# (a million groups would be ~150 MB of tuples) for a bounded waste (~0.1 s).
+MAX_GROUPS = 100_000
+FETCH = 20_000
+
+
+def eligible(kind: str, group_by: tuple[str, ...] | list[str], stats_sql: str) -> bool:
+    return bool(group_by) and kind in ("count", "count_distinct") and not stats_sql
+
+
+def count_groups(
+    con: sqlite3.Connection,
+    table: str,
+    cols: str,
+    where: str,
+    params: tuple[Any, ...],
+    distinct: str | None,
+) -> dict[tuple[Any, ...], int] | None:
+    """{group values: amount} over the rows ``where`` selects, or None past MAX_GROUPS.
+
+    ``table``, ``cols`` (quoted, comma-separated) and ``distinct`` (a quoted column, for
+    count_distinct) come from the validated config, never from log text."""
+    if distinct is None:
+        counts: Counter[tuple[Any, ...]] = Counter()
+        cur = con.execute(f"SELECT {cols} FROM {table} WHERE {where}", params)
+        while True:
+            chunk = cur.fetchmany(FETCH)
+            if not chunk:
+                return counts
+            counts.update(chunk)  # C-level counting of the row tuples
+            if len(counts) > MAX_GROUPS:
+                return None
+    # COUNT(DISTINCT x) per group: NULLs are not counted, yet their group exists.
+    seen: dict[tuple[Any, ...], set[Any]] = {}
+    cur = con.execute(f"SELECT {distinct}, {cols} FROM {table} WHERE {where}", params)
+    while True:
+        chunk = cur.fetchmany(FETCH)
+        if not chunk:
+            break
+        for rec in chunk:
+            key = rec[1:]
+            values = seen.get(key)
+            if values is None:
+                values = seen[key] = set()
+            if rec[0] is not None:
+                values.add(rec[0])
+        if len(seen) > MAX_GROUPS:
+            return None
+    return {key: len(values) for key, values in seen.items()}
+
+
+def _sql_rank(value: Any) -> tuple[int, Any]:
+    """SQLite's order across storage classes: NULL < numbers < text < blobs."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, value)
+
+
+def top_groups(
+    counts: dict[tuple[Any, ...], int], min_amount: float, limit: int
+) -> tuple[list[tuple[int, tuple[Any, ...]]], int, int]:
+    """(top ``limit`` (amount, group) by amount descending then group ascending, total of
+    the groups at or above ``min_amount``, how many they are) — the SQL query's ORDER BY,
+    HAVING and window functions. Python orders str by code point, SQLite's BINARY
+    collation by UTF-8 bytes: the same order (text here is always valid UTF-8)."""
+    kept = [(-amount, key) for key, amount in counts.items() if amount >= min_amount]
+    total = -sum(neg for neg, _ in kept)
+    try:
+        top = heapq.nsmallest(limit, kept)
+    except TypeError:  # a column holding several storage classes (never in typed rows)
+        top = heapq.nsmallest(limit, kept, key=lambda it: (it[0], [_sql_rank(v) for v in it[1]]))
+    return [(-neg, key) for neg, key in top], total, len(kept)
