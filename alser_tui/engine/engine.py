@@ -234,7 +234,9 @@ class Engine:
                 # a pipe, and the windows close over all the shards at the end.
                 self.shards = [self.data_dir / f"history-shard{i}.db" for i in range(workers)]
                 for shard in self.shards:  # fresh and with its tables before anyone reads
-                    Store(shard, parsers, scratch=True).close()
+                    # Time-indexed as they load only when a console may browse them
+                    # meanwhile; else each worker indexes its shard once all rows are in.
+                    Store(shard, parsers, scratch=True, ts_index=self.keep_open).close()
                 # Seen at once: a console browsing the replay sees the rows as they come.
                 self.store.attach_shards(self.shards)
                 instant = frozenset(pid for pid, r in self.runs.items() if r.instant)
@@ -370,6 +372,7 @@ class Engine:
         while pool.pending and self._pending is None:
             self._take_result(pool.get())
         self.pool = None
+        pool.index()
         if not self.stop_event.is_set():
             # Every window of the replay, aggregated by the workers together over all the
             # shards; closing them below then only evaluates alarms and writes.

@@ -32,6 +32,7 @@ class WorkerError(RuntimeError):
 
 AGGREGATE = "aggregate"  # a job: the aggregates of these (parser, start, end) windows
 READ = "read"  # a job: read this piece of a file, parse and store its lines
+INDEX = "index"  # a job: every row is in, build the shard's time index
 
 
 def _worker(
@@ -50,12 +51,19 @@ def _worker(
         from alser_tui.engine.store import Store
 
         parsers = [p for p in config.parsers if p.enabled]
-        store = Store(Path(shard), parsers, scratch=True, keep_file=True)
+        # The time index is built once every row is in (INDEX), unless the engine made the
+        # shard with one (a console may browse the replay while it loads).
+        store = Store(Path(shard), parsers, scratch=True, keep_file=True, ts_index=False)
     try:
         while True:
             job = jobs.get()
             if job is None:
+                if store is not None:
+                    store.index_events()  # a replay stopped early: the shard stays whole
                 return
+            if job[0] == INDEX:
+                results.put(_index(store))
+                continue
             if job[0] == AGGREGATE:
                 results.put(_aggregate_windows(store, others, job[1]))
                 continue
@@ -112,6 +120,15 @@ def _read_piece(
         return WorkerError(traceback.format_exc(limit=5))
     total.read_errors = errors
     return total
+
+
+def _index(store: Any) -> Any:
+    try:
+        if store is not None:
+            store.index_events()
+        return True
+    except Exception:
+        return WorkerError(traceback.format_exc(limit=5))
 
 
 def _aggregate_windows(
@@ -230,6 +247,16 @@ class ParsePool:
         if isinstance(res, WorkerError):
             raise res
         return res
+
+    def index(self) -> None:
+        """Every worker builds its shard's time index; back once all are built (a worker
+        aggregating across a shard still being indexed would scan it whole)."""
+        for jobs in self._jobs:
+            jobs.put((INDEX,))
+        for i in range(len(self._jobs)):
+            res = self._wait(i)
+            if isinstance(res, WorkerError):
+                raise res
 
     def aggregate(self, windows: list[tuple[str, int, int, int]]) -> list[Any]:
         """Aggregates of (parser, start, end, rows) windows, computed by the shard workers

@@ -77,10 +77,15 @@ class Store:
         *,
         scratch: bool = False,
         keep_file: bool = False,
+        ts_index: bool = True,
     ) -> None:
         """``scratch``: a replay's database, rebuilt on each run (an existing file is
-        removed unless ``keep_file``: a replay shard the engine has just created)."""
+        removed unless ``keep_file``: a replay shard the engine has just created).
+        ``ts_index=False``: the events tables get their time index from index_events()
+        once loaded (a replay shard: building it at the end costs less than keeping it
+        up to date row by row)."""
         self.path = path
+        self.ts_index = ts_index
         self.parsers = {p.id: p for p in parsers}
         self.scratch = scratch
         self._local = threading.local()
@@ -226,7 +231,8 @@ class Store:
             # The parser's fields changed in the config: its transient events no longer fit.
             table.drop()
         table.create(wanted, if_not_exists=True)
-        table.create_index(["ts"], index_name=f"{table_name}_ts", if_not_exists=True)
+        if self.ts_index:
+            table.create_index(["ts"], index_name=f"{table_name}_ts", if_not_exists=True)
         names = ", ".join(q(c) for c in wanted)
         marks = ", ".join("?" for _ in wanted)
         self._insert_sql[p.id] = f"INSERT INTO {q(table_name)} ({names}) VALUES ({marks})"
@@ -240,6 +246,15 @@ class Store:
             ptable.create(wanted, if_not_exists=True)
             self._persist_sql[p.id] = (
                 f"INSERT INTO {q(persist_table(p.id))} ({names}) VALUES ({marks})"
+            )
+
+    def index_events(self) -> None:
+        """The time index of every events table (see ``ts_index``); no-op where it exists.
+        Named in ``main``: once shards are attached, a bare table name is their view."""
+        for pid in self.parsers:
+            table = events_table(pid)
+            self.con.execute(
+                f"CREATE INDEX IF NOT EXISTS main.{q(table + '_ts')} ON {q(table)} (ts)"
             )
 
     # ------------------------------------------------------------------ writing

@@ -391,8 +391,17 @@ def test_a_big_replay_gets_workers_by_default(
     monkeypatch.setattr(engine_module, "AUTO_WORKERS_BYTES", 1)
     monkeypatch.setattr(engine_module.os, "cpu_count", lambda: 2)
     auto = replay()
-    assert len(list((tmp_path / "var").glob("history-shard*.db"))) == 2
+    shards = list((tmp_path / "var").glob("history-shard*.db"))
+    assert len(shards) == 2
     assert auto == single
+    # Headless, the shards get their time index once loaded: it is there at the end.
+    assert all(_ts_indexed(s, "PhpError") for s in shards)
+
+
+def _ts_indexed(db: Path, parser_id: str) -> bool:
+    with sqlite3.connect(db) as con:
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+        return any("(ts)" in (r[0] or "") for r in con.execute(sql, (events_table(parser_id),)))
 
 
 def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(tmp_path: Path) -> None:
@@ -419,3 +428,5 @@ def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(tmp_path: P
     with sqlite3.connect(db) as con:
         closed = con.execute("SELECT SUM(total) FROM windows WHERE parser = 'Ev'").fetchone()[0]
     assert closed == final.parsed
+    # Stopped before the end, the shards were still given their time index.
+    assert all(_ts_indexed(s, "Ev") for s in (tmp_path / "var").glob("history-shard*.db"))
