@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alser_tui.engine import ingest
+from alser_tui.engine import grouping, ingest
 from alser_tui.engine.alarms import Alarm, AlarmRules, format_row
 from alser_tui.engine.config import Config, GuardConfig, ParserConfig
 from alser_tui.engine.events import (
@@ -36,6 +37,7 @@ from alser_tui.engine.sources.history import (
     Piece,
     plan_pieces,
 )
+from alser_tui.engine.sources.slices import TimeSlice, plan_slices
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
 from alser_tui.engine.store import Aggregate, Store, StoreUnavailable
@@ -156,7 +158,12 @@ class Engine:
         self.pool: ParsePool | None = None
         self.shards: list[Path] | None = None  # replay workers' own SQLite files
         self._window_rows: dict[str, dict[int, int]] = {}  # their rows per window
-        self._pieces: deque[tuple[int, Piece]] = deque()  # file pieces not handed out yet
+        # Pieces of files and time slices not handed out yet.
+        self._pieces: deque[tuple[int, Piece | TimeSlice]] = deque()
+        self._slice_count: dict[int, frozenset[str]] = {}  # guard -> parsers slices count
+        # Windows the slices counted, and those that some other job met rows of.
+        self._counted: dict[tuple[str, int, int], Any] = {}
+        self._dirty_windows: dict[str, set[int]] = {}
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
         self.skew_tolerance = skew_tolerance
@@ -245,8 +252,7 @@ class Engine:
                 # only hands out where to read (it would be a third process on two cores).
                 for g in self.guards:
                     if isinstance(g.source, HistoryReader):
-                        for piece in plan_pieces(g.source.hand_over()):
-                            self._pieces.append((g.index, piece))
+                        self._plan_work(g)
             elif workers > 0:
                 self.pool = ParsePool(cfg, self.locales, workers)
             if self.shards is None and self.store is not None:
@@ -271,6 +277,37 @@ class Engine:
                 [str(cfg.resolve(p)) for g in gcs for p in (g.tail_glob, g.history_glob) if p],
                 cfg.engine.glob_interval,
             )
+
+    def _plan_work(self, g: _GuardRun) -> None:
+        """Hand a guard's history files to the workers: in time slices where its parsers
+        can count their windows as they parse (sources/slices.py), else in plain pieces."""
+        files = g.source.hand_over()
+        count, unit = self._slice_plan(g)
+        slices: list[TimeSlice] = []
+        if count and g.config.format != "raw":  # raw lines are dated when read: no slices
+            slices, files = plan_slices(files, unit)
+        self._slice_count[g.index] = count
+        for tslice in slices:
+            self._pieces.append((g.index, tslice))
+        for piece in plan_pieces(files):
+            self._pieces.append((g.index, piece))
+
+    def _slice_plan(self, g: _GuardRun) -> tuple[frozenset[str], int]:
+        """(the guard's parsers a slice worker can count, the slices' time unit): those
+        whose windows Python counts (grouping.eligible, no ``where``), with a unit that is
+        a multiple of their windows (the least common one, unless it is over a day)."""
+        configs = [
+            r.config
+            for r in g.runs
+            if grouping.eligible(r.config.aggregate_kind, r.config.group_by, r.config.stats_sql)
+            and not r.config.where
+        ]
+        if not configs:
+            return frozenset(), 0
+        unit = math.lcm(*(p.window for p in configs))
+        if unit > 86_400:
+            unit = max(p.window for p in configs)
+        return frozenset(p.id for p in configs if unit % p.window == 0), unit
 
     def _auto_workers(self) -> int:
         """Workers for a replay big enough to repay their start-up (~0.3 s): one per core
@@ -374,14 +411,24 @@ class Engine:
         self.pool = None
         pool.index()
         if not self.stop_event.is_set():
-            # Every window of the replay, aggregated by the workers together over all the
-            # shards; closing them below then only evaluates alarms and writes.
+            # The windows that time slices counted whole are ready; the workers aggregate
+            # the others together over all the shards. Closing them below then only
+            # evaluates alarms and writes.
+            counted = [
+                (pid, start, end, agg)
+                for (pid, start, end), agg in self._counted.items()
+                if start not in self._dirty_windows.get(pid, ())
+            ]
+            self.store.precompute(counted)
+            done = {(pid, start) for pid, start, _, _ in counted}
             windows = [
                 (pid, start, start + self.runs[pid].config.window, n)
                 for pid, counts in self._window_rows.items()
                 for start, n in counts.items()
+                if (pid, start) not in done
             ]
-            self.store.precompute(pool.aggregate(windows))
+            if windows:
+                self.store.precompute(pool.aggregate(windows))
         if not pool.close(wait=60):
             raise WorkerError("a replay worker did not finish writing its shard")
 
@@ -459,8 +506,12 @@ class Engine:
                         fed += len(lines)
         while pool.pending < pool.capacity and self._pieces:
             gi, piece = self._pieces.popleft()
-            self._current_file = piece[0]
-            pool.submit_piece(gi, piece, now, PIECE_BATCH_LINES)
+            if isinstance(piece, TimeSlice):
+                self._current_file = piece.parts[0][0]
+                pool.submit_slice(gi, piece, now, PIECE_BATCH_LINES, self._slice_count[gi])
+            else:
+                self._current_file = piece[0]
+                pool.submit_piece(gi, piece, now, PIECE_BATCH_LINES)
         self.lines += fed
         if pool.pending:
             fed += self._take_result(pool.get())
@@ -568,6 +619,11 @@ class Engine:
                 mine = self._window_rows.setdefault(pid, {})
                 for start, n in counts.items():
                     mine[start] = mine.get(start, 0) + n
+                # Windows a slice counted are whole only if no other job met their rows:
+                # those of a plain piece, or foreign to the slice that met them, are not.
+                dirty = self._dirty_windows.setdefault(pid, set())
+                dirty.update(res.foreign.get(pid, ()) if res.sliced else counts)
+            self._counted.update(res.aggregates)
             for pid, (n, lo, hi) in res.stored.items():
                 # Rows in a worker's shard (a replay: no window has closed, none is late).
                 run = self.runs[pid]

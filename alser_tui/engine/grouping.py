@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections import Counter
+from operator import itemgetter
 from typing import Any
 
 # Past this many groups in one window the counting stops and SQL takes over: bounded memory
@@ -93,3 +94,60 @@ def top_groups(
     except TypeError:  # a column holding several storage classes (never in typed rows)
         top = heapq.nsmallest(limit, kept, key=lambda it: (it[0], [_sql_rank(v) for v in it[1]]))
     return [(-neg, key) for neg, key in top], total, len(kept)
+
+
+class SliceCounter:
+    """A replay worker counts one parser's rows per window and group as it parses a time
+    slice (sources/slices.py), so the windows that lie in the slice need no query.
+
+    Rows are counted by (ts, [distinct value,] *group) at C speed, folded into windows
+    once the slice is done. Past MAX_GROUPS keys the counting stops (``overflow``) and the
+    slice's windows are left to SQL: the memory stays bounded whatever the slice holds.
+    """
+
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        group_by: tuple[str, ...],
+        kind: str,
+        field: str,
+        window: int,
+    ) -> None:
+        idx = [columns.index(g) for g in group_by]
+        self.distinct = kind == "count_distinct"
+        if self.distinct:
+            idx.insert(0, columns.index(field))
+        self._key = itemgetter(columns.index("ts"), *idx)
+        self.window = window
+        self.counts: Counter[tuple[Any, ...]] = Counter()
+        self.overflow = False
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.overflow or not rows:
+            return
+        self.counts.update(map(self._key, rows))
+        if len(self.counts) > MAX_GROUPS:
+            self.overflow = True
+            self.counts = Counter()
+
+    def windows(self) -> dict[int, dict[tuple[Any, ...], int]]:
+        """{window start: {group: amount}} (empty after an overflow)."""
+        size = self.window
+        out: dict[int, dict[tuple[Any, ...], int]] = {}
+        if not self.distinct:
+            for key, n in self.counts.items():
+                ts = key[0]
+                groups = out.get(ts - ts % size)
+                if groups is None:
+                    groups = out[ts - ts % size] = {}
+                group = key[1:]
+                groups[group] = groups.get(group, 0) + n
+            return out
+        seen: dict[int, dict[tuple[Any, ...], set[Any]]] = {}
+        for key in self.counts:
+            ts = key[0]
+            groups_d = seen.setdefault(ts - ts % size, {})
+            values = groups_d.setdefault(key[2:], set())
+            if key[1] is not None:
+                values.add(key[1])
+        return {w: {g: len(v) for g, v in gs.items()} for w, gs in seen.items()}

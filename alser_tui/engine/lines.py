@@ -19,16 +19,23 @@ def split_als(line: str) -> tuple[str, int, str] | None:
     second = line.find(",", first + 1)
     if second < 0:
         return None
-    ts_text = line[first + 1 : second]
+    ts = parse_ts(line[first + 1 : second])
+    if ts is None:
+        return None
+    return line[:first].strip(), ts, line[second + 1 :]
+
+
+def parse_ts(text: str) -> int | None:
+    """The TS field in seconds (integer or decimal, seconds or milliseconds), or None."""
     try:
-        ts = int(ts_text)
+        ts = int(text)
     except ValueError:
         try:
-            ts = int(float(ts_text))
+            ts = int(float(text))
         except (ValueError, OverflowError):
             return None
     if ts > MS_THRESHOLD:
         ts //= 1000
     if not 0 <= ts <= MAX_TS:
         return None
-    return line[:first].strip(), ts, line[second + 1 :]
+    return ts

@@ -14,6 +14,7 @@ import multiprocessing as mp
 import os
 import queue
 import sys
+import threading
 import traceback
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from alser_tui.engine.config import Config
+from alser_tui.engine.grouping import SliceCounter
 from alser_tui.engine.pipeline import ChunkResult, LineProcessor
 from alser_tui.engine.sources.history import Piece, read_piece
+from alser_tui.engine.sources.slices import TimeSlice
 
 
 class WorkerError(RuntimeError):
@@ -33,6 +36,7 @@ class WorkerError(RuntimeError):
 AGGREGATE = "aggregate"  # a job: the aggregates of these (parser, start, end) windows
 READ = "read"  # a job: read this piece of a file, parse and store its lines
 INDEX = "index"  # a job: every row is in, build the shard's time index
+SLICE = "slice"  # a job: read a time slice of the files, and count its windows too
 
 
 def _worker(
@@ -69,6 +73,9 @@ def _worker(
                 continue
             if job[0] == READ:
                 results.put(_read_piece(processor, store, keep, *job[1:]))
+                continue
+            if job[0] == SLICE:
+                results.put(_read_slice(processor, store, keep, *job[1:]))
                 continue
             guard, lines, now = job
             try:
@@ -122,6 +129,59 @@ def _read_piece(
     return total
 
 
+def _read_slice(
+    processor: LineProcessor,
+    store: Any,
+    keep: frozenset[str],
+    guard: int,
+    tslice: TimeSlice,
+    now: int,
+    batch_lines: int,
+    count: frozenset[str],
+) -> Any:
+    """Read, parse and store a time slice, counting the rows of the parsers in ``count``
+    per window and group meanwhile: the windows that lie in the slice are whole here, and
+    come back aggregated (the others are named in ``foreign``)."""
+    from alser_tui.engine.store import counted_aggregate
+
+    parsers = {p.id: p for p in processor.config.parsers}
+    counters = {
+        pid: SliceCounter(
+            parsers[pid].column_names,
+            parsers[pid].group_by,
+            parsers[pid].aggregate_kind,
+            parsers[pid].aggregate_field,
+            parsers[pid].window,
+        )
+        for pid in processor.guard_parsers[guard]
+        if pid in count
+    }
+    total = ChunkResult(guard=guard, from_piece=True, sliced=True)
+    errors: list[tuple[str, str]] = []
+    try:
+        for part in tslice.parts:
+            for lines in read_piece(part, batch_lines, errors=errors):
+                res = processor.process(guard, lines, now)
+                for pid, counter in counters.items():
+                    counter.add(res.rows.get(pid, []))
+                if store is not None:
+                    _store_in_shard(store, res, keep)
+                total.absorb(res)
+        for pid, counter in counters.items():
+            windows = total.windows.get(pid, {})
+            total.foreign[pid] = {w for w in windows if not tslice.holds(w)}
+            size = counter.window
+            for start, counts in counter.windows().items():
+                if tslice.holds(start):
+                    total.aggregates[(pid, start, start + size)] = counted_aggregate(
+                        parsers[pid], counts
+                    )
+    except Exception:
+        return WorkerError(traceback.format_exc(limit=5))
+    total.read_errors = errors
+    return total
+
+
 def _index(store: Any) -> Any:
     try:
         if store is not None:
@@ -166,6 +226,17 @@ def _real_stderr() -> Iterator[None]:
             sys.stderr = saved
 
 
+def start_method() -> str:
+    """fork when this process has one thread (a headless replay): the workers start with
+    every module already imported, ~0.3 s sooner than a fresh interpreter that imports
+    them. spawn otherwise: forking a threaded process (the console, a mail delivery
+    thread) could copy a lock that another thread holds, and the child would wait on it
+    forever."""
+    if threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 class ParsePool:
     """A few worker processes, each with a job and a result queue; jobs go round-robin,
     results come back FIFO. Queues (not bare pipes): their feeder threads keep a large
@@ -183,8 +254,7 @@ class ParsePool:
         """``shards``: one SQLite file per worker, where it stores the rows it parses
         (a replay's rows then never cross a pipe); ``keep``: parsers whose rows still
         come back (see ``_store_in_shard``)."""
-        # spawn, not fork: the console runs the engine in a thread of a threaded process.
-        ctx = mp.get_context("spawn")
+        ctx = mp.get_context(start_method())
         self._jobs: list[Any] = []
         self._results: list[Any] = []
         self._procs: list[Any] = []
@@ -234,6 +304,13 @@ class ParsePool:
     def submit_piece(self, guard: int, piece: Piece, now: int, batch_lines: int) -> None:
         """A piece of a file the worker reads itself (see history.plan_pieces)."""
         self._put((READ, guard, piece, now, batch_lines))
+
+    def submit_slice(
+        self, guard: int, tslice: TimeSlice, now: int, batch_lines: int, count: frozenset[str]
+    ) -> None:
+        """A time slice of the files (see sources/slices.py); the windows of the parsers
+        in ``count`` that lie in it come back aggregated."""
+        self._put((SLICE, guard, tslice, now, batch_lines, count))
 
     def _put(self, job: tuple[Any, ...]) -> None:
         i = self._next

@@ -46,6 +46,12 @@ class ChunkResult:
     # A worker that read the lines itself: files it could not read, as (path, problem).
     read_errors: list[tuple[str, str]] = field(default_factory=list)
     from_piece: bool = False  # its lines were read by the worker (count them on arrival)
+    # A time slice's result (sources/slices.py): the aggregates of the windows that lie in
+    # it, counted as the rows were parsed ((parser, start, end) -> store.Aggregate), and
+    # the windows of its rows that lie outside it (parser -> starts), whose counts it lacks.
+    sliced: bool = False
+    aggregates: dict[tuple[str, int, int], Any] = field(default_factory=dict)
+    foreign: dict[str, set[int]] = field(default_factory=dict)
 
     def absorb(self, other: ChunkResult) -> None:
         """Add a later chunk's outcome to this one (a worker reading a piece of a file in
@@ -82,6 +88,9 @@ class ChunkResult:
             for start, n in counts.items():
                 mine_w[start] = mine_w.get(start, 0) + n
         self.read_errors.extend(other.read_errors)
+        self.aggregates.update(other.aggregates)
+        for pid, starts in other.foreign.items():
+            self.foreign.setdefault(pid, set()).update(starts)
 
 
 def active_guards(config: Config) -> list[int]:

@@ -375,12 +375,7 @@ class Store:
             (start, end),
             distinct,
         )
-        if counts is None:
-            return None
-        top, total, groups = grouping.top_groups(counts, p.min_amount, shown_limit(p))
-        names = p.group_by
-        rows = tuple(GroupRow(amount=a, group=dict(zip(names, g, strict=True))) for a, g in top)
-        return Aggregate(rows=rows, total=total, groups=groups)
+        return None if counts is None else counted_aggregate(p, counts)
 
     def window_total(
         self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
@@ -535,6 +530,14 @@ class Store:
             con = getattr(self._local, "con", None)
             if con is not None:
                 con.close()
+
+
+def counted_aggregate(p: ParserConfig, counts: dict[tuple[Any, ...], int]) -> Aggregate:
+    """The window's Aggregate from its {group values: amount} (see grouping.py)."""
+    top, total, groups = grouping.top_groups(counts, p.min_amount, shown_limit(p))
+    names = p.group_by
+    rows = tuple(GroupRow(amount=a, group=dict(zip(names, g, strict=True))) for a, g in top)
+    return Aggregate(rows=rows, total=total, groups=groups)
 
 
 def aggregate_expr(p: ParserConfig) -> str:

@@ -18,6 +18,7 @@ from alser_tui.cli import main
 from alser_tui.engine.config import load_config
 from alser_tui.engine.engine import Engine
 from alser_tui.engine.events import Finished
+from alser_tui.engine.sources import slices
 from alser_tui.engine.store import events_table
 
 PHP_RE = r"\[(.+)\] (.+?): (.+) - (.+) \[(\d+)\],(.+)"
@@ -404,9 +405,12 @@ def _ts_indexed(db: Path, parser_id: str) -> bool:
         return any("(ts)" in (r[0] or "") for r in con.execute(sql, (events_table(parser_id),)))
 
 
-def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(tmp_path: Path) -> None:
+def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGTERM in the middle of a replay with workers: the pieces under way are stored
     whatever happens, so they are counted too, and the windows hold exactly those rows."""
+    monkeypatch.setattr(slices, "SLICE_BYTES", 256 << 10)  # many slices: more than in hand
     (tmp_path / "alser.toml").write_text(
         '[storage]\ndir = "var"\n\n[[guards]]\nhistory_glob = "h/*.log"\nparsers = ["Ev"]\n'
         + ev_parser()
