@@ -23,7 +23,7 @@ from alser_tui.engine.sources.history import GZIP_MAGIC, Piece
 
 # The bytes of lines in one slice, over all files: enough rows to repay a job, few enough
 # that the counts of a slice stay small (the worker holds them until the slice is done).
-SLICE_BYTES = 8 << 20
+SLICE_BYTES = 4 << 20
 PROBE = 64 << 10  # bytes read to find a line and its time around a position
 SCAN_LIMIT = 1 << 20  # the bisection's last stretch is scanned line by line up to this
 
