@@ -6,7 +6,7 @@ fetching the group columns and counting them in a dict costs about a third of th
 (bench/RESULTS.md). The answer must equal the SQL query's (store._aggregate_sql) to the
 byte, so this only takes the cases whose semantics are plain in Python: ``count`` and
 ``count_distinct`` over one or more group columns. ``sum`` (SQLite's own float summation
-order) and a windows with more groups than ``MAX_GROUPS`` (the dict would outgrow the
+order) and a window with more groups than ``MAX_GROUPS`` (the dict would outgrow the
 memory bound; SQLite spills its sort to disk) stay with SQL: the caller gets None.
 """
 
@@ -19,8 +19,8 @@ from operator import itemgetter
 from typing import Any
 
 # Past this many groups in one window the counting stops and SQL takes over: bounded memory
-# (a million groups would be ~150 MB of tuples) for a bounded waste (~0.1 s).
-MAX_GROUPS = 100_000
+# (a million groups would be ~150 MB of tuples; 50,000 are ~10 MB) for a bounded waste.
+MAX_GROUPS = 50_000
 FETCH = 20_000
 
 
