@@ -2,7 +2,7 @@
 
 SQLite sorts the window's rows on every group column before it counts (a temporary b-tree
 over text columns), then sorts the groups again for the window functions and the ORDER BY;
-fetching the group columns and counting them in a dict costs about a third of that
+fetching the group columns and counting them in a dict costs about 40% less
 (bench/RESULTS.md). The answer must equal the SQL query's (store._aggregate_sql) to the
 byte, so this only takes the cases whose semantics are plain in Python: ``count`` and
 ``count_distinct`` over one or more group columns. ``sum`` (SQLite's own float summation
