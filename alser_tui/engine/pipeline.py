@@ -124,7 +124,7 @@ class LineProcessor:
         outs = {pid: [] for pid in pids}
         skipped = dict.fromkeys(pids, 0)
         rejected = dict.fromkeys(pids, 0)
-        slots = [(self.parsers[pid].parse, outs[pid], pid) for pid in pids]
+        slots = [(self.parsers[pid].parse_row, outs[pid], pid) for pid in pids]
         locales = self.locales
         raw = self.config.guards[guard].format == "raw"
         malformed = filtered = 0
@@ -168,9 +168,9 @@ class LineProcessor:
             if locales and area not in locales:
                 filtered += 1
                 continue
-            for parse, out, pid in slots:
+            for parse_row, out, pid in slots:
                 try:
-                    r = parse(area, ts, msg)
+                    r = parse_row(area, ts, msg, line)
                 except Exception as exc:
                     # A parser bug on one odd line must not stop the guard (and every other
                     # parser with it): the line is rejected, the error kept for the console.
@@ -178,7 +178,7 @@ class LineProcessor:
                     res.crashed[pid] = res.crashed.get(pid, 0) + 1
                     res.errors[pid] = f"{type(exc).__name__}: {exc}"[:300]
                 if r.__class__ is tuple:
-                    out.append((*r, line))
+                    out.append(r)
                 elif r is None:
                     skipped[pid] += 1
                 elif r is rej:
@@ -191,8 +191,7 @@ class LineProcessor:
                         parser.reject_note = ""
                     last_reject[pid] = note or line
                 else:
-                    for one in r:
-                        out.append((*one, line))
+                    out.extend(r)
         for pid in pids:
             drops = self.parsers[pid].drops
             if drops:

@@ -56,6 +56,16 @@ class Parser:
     def parse(self, area: str, ts: int, msg: str) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def parse_row(self, area: str, ts: int, msg: str, line: str) -> Any:
+        """``parse``, with the raw line appended to each row as the store keeps it (the
+        hot path; unrolled parsers build that row at once instead of copying it)."""
+        r = self.parse(area, ts, msg)
+        if r.__class__ is tuple:
+            return (*r, line)
+        if r is None or r is REJECTED:
+            return r
+        return [(*one, line) for one in r]
+
     def is_instant(self, row: Row) -> bool:
         """Whether this row is also an 'instant' event (shown and alarmed at once)."""
         return bool(self.config.instant)

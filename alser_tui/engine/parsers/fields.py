@@ -316,6 +316,7 @@ def memoize(fn: Callable[[Any], Any], size: int = 4096) -> Callable[[Any], Any]:
                 cache[value] = r
         return r
 
+    memo.cache = cache  # type: ignore[attr-defined]  # read directly by unrolled.py
     return memo
 
 

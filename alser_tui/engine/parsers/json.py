@@ -9,6 +9,7 @@ import orjson
 from alser_tui.engine.config import Config, ParserConfig
 from alser_tui.engine.parsers.base import REJECTED, Parser
 from alser_tui.engine.parsers.fields import CURRENCY, MONEY, compile_fields, to_text
+from alser_tui.engine.parsers.unrolled import unroll_json
 
 PathStep = tuple[str, int]  # (object key, list index or -1 when the part is not a number)
 
@@ -62,6 +63,9 @@ class JsonParser(Parser):
         self._plain_plan = tuple(entry[:4] for entry in plan)
         # Money needs the currency seen earlier on the line: a second, slower loop.
         self._money = any(cf.role == MONEY for cf in compiled)
+        fast = unroll_json(self)
+        if fast is not None:
+            self.parse, self.parse_row = fast  # type: ignore[method-assign]
 
     def parse(self, area: str, ts: int, msg: str) -> Any:
         try:

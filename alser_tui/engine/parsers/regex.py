@@ -11,6 +11,7 @@ from alser_tui.engine.parsers.base import REJECTED, Parser
 from alser_tui.engine.parsers.bounded import BoundedSearch
 from alser_tui.engine.parsers.fields import CURRENCY, MONEY, compile_fields
 from alser_tui.engine.parsers.splitplan import compile_split_plan
+from alser_tui.engine.parsers.unrolled import unroll_regex
 
 
 class RegexParser(Parser):
@@ -56,6 +57,9 @@ class RegexParser(Parser):
                 self._pick = itemgetter(slice(idx[0], idx[0] + 1))
             else:
                 self._pick = itemgetter(*idx)
+        fast = unroll_regex(self)
+        if fast is not None:
+            self.parse, self.parse_row = fast  # type: ignore[method-assign]
 
     def parse(self, area: str, ts: int, msg: str) -> Any:
         split = self._split

@@ -1,0 +1,174 @@
+"""A parser's ``parse`` written out for its own fields, so a line costs no call per field.
+
+The generic ``parse`` methods loop over a plan of fields and call each field's (memoised)
+function; on the hot path those calls and the loop cost about as much as the work. Here
+the same steps are generated as straight-line Python for one parser's config: each field
+reads its group or key, looks its value up in the field's memo cache (a dict lookup, not a
+call) and calls the field function only on a miss; the row tuple is built at once. The
+steps, their order and every outcome (row, None to skip, REJECTED with its sample) are the
+generic method's; tests compare the two on many lines (tests/engine/test_unrolled.py).
+
+Money fields (which need the line's currency) keep the generic method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from alser_tui.engine.parsers.base import REJECTED
+from alser_tui.engine.parsers.fields import _HASHABLE as HASHABLE
+from alser_tui.engine.parsers.fields import _MISS as MISS
+from alser_tui.engine.parsers.fields import to_text
+
+
+def _field_code(k: int, value: str, fn: Any, visible: bool, json: bool) -> list[str]:
+    """Lines that turn ``value`` (an expression) into v{k} or return None / REJECTED."""
+    out = [f"    v{k} = {value}"]
+    if fn is None:
+        if json:  # a string field stores a JSON value's text
+            out += [f"    if v{k}.__class__ is not str:", f"        v{k} = to_text(v{k})"]
+        return out
+    cache = getattr(fn, "cache", None)
+    if cache is not None:
+        if json:  # objects and arrays are not cached (unhashable)
+            out += [f"    r = C{k}(v{k}, MISS) if v{k}.__class__ in HASHABLE else MISS"]
+        else:  # regex groups are always str
+            out += [f"    r = C{k}(v{k}, MISS)"]
+        out += ["    if r is MISS:", f"        r = F{k}(v{k})"]
+    else:
+        out += [f"    r = F{k}(v{k})"]
+    out += [
+        "    if r is None:",
+        "        return None",
+        "    if r is REJECTED:",
+        "        parser.last_reject = msg",
+        "        return r",
+        f"    v{k} = r",
+    ]
+    return out
+
+
+Unrolled = tuple[Callable[[str, int, str], Any], Callable[[str, int, str, str], Any]]
+
+
+def _build(name: str, lines: list[str], row: list[str], names: dict[str, Any]) -> Unrolled:
+    """(parse, parse_row) from the body ``lines``: the same steps, the second returning the
+    row with the raw line (Parser.parse_row)."""
+    namespace: dict[str, Any] = dict(names)
+    namespace.update(REJECTED=REJECTED, MISS=MISS, HASHABLE=HASHABLE, to_text=to_text)
+    body = lines[1:]
+    source = [
+        "def parse(area, ts, msg):",
+        *body,
+        f"    return ({', '.join(row)},)",
+        "def parse_row(area, ts, msg, line):",
+        *body,
+        f"    return ({', '.join(row)}, line)",
+    ]
+    exec(compile("\n".join(source) + "\n", f"<unrolled {name}>", "exec"), namespace)
+    return namespace["parse"], namespace["parse_row"]
+
+
+def _fields(
+    plan: Any, value_of: Callable[[int, Any], str], json: bool, names: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    code: list[str] = []
+    row = ["area", "ts"]
+    for k, entry in enumerate(plan):
+        fn, visible = entry[-2], entry[-1]
+        code += _field_code(k, value_of(k, entry), fn, visible, json)
+        if fn is not None:
+            names[f"F{k}"] = fn
+            cache = getattr(fn, "cache", None)
+            if cache is not None:
+                names[f"C{k}"] = cache.get
+        if visible:
+            row.append(f"v{k}")
+    return code, row
+
+
+def unroll_regex(parser: Any) -> Unrolled | None:
+    """RegexParser.parse for this parser's fields (None: keep the generic method)."""
+    if parser._money:
+        return None
+    names: dict[str, Any] = {"parser": parser}
+    code = ["def parse(area, ts, msg):", "    try:"]
+    if parser._split is not None:
+        names["split"] = parser._split
+        code += ["        groups = split(msg)"]
+        code += ["    except TimeoutError:", "        return parser._timed_out(msg)"]
+        code += ["    if groups is None:"]
+    else:
+        names.update(search=parser._search, guarded=parser._guarded, safe_len=parser._safe_len)
+        code += [
+            "        m = search(msg) if len(msg) <= safe_len else guarded(msg)",
+            "    except TimeoutError:",
+            "        return parser._timed_out(msg)",
+            "    if m is None:",
+        ]
+    code += ["        parser.last_reject = msg", "        return REJECTED"]
+    if parser._split is None:
+        code += ['    groups = m.groups("")']
+    fields, row = _fields(
+        [(idx, fn, visible) for idx, fn, visible in parser._plain_plan],
+        lambda k, entry: f"groups[{entry[0]}]",
+        False,
+        names,
+    )
+    code += fields
+    return _build(parser.config.id, code, row, names)
+
+
+def unroll_json(parser: Any) -> Unrolled | None:
+    """JsonParser.parse for this parser's fields (None: keep the generic method)."""
+    if parser._money:
+        return None
+    from alser_tui.engine.parsers.json import _DecodeError, _loads, lookup
+
+    names: dict[str, Any] = {
+        "parser": parser,
+        "loads": _loads,
+        "DecodeError": _DecodeError,
+        "lookup": lookup,
+    }
+    code = [
+        "def parse(area, ts, msg):",
+        "    try:",
+        "        obj = loads(msg)",
+        "    except DecodeError:",
+        "        parser.last_reject = msg",
+        "        return REJECTED",
+        "    if obj.__class__ is not dict:",
+        "        parser.last_reject = msg",
+        "        return REJECTED",
+        "    get = obj.get",
+    ]
+
+    def value_of(k: int, entry: Any) -> str:
+        key, steps = entry[0], entry[1]
+        if steps is None:
+            return f"get({key!r})"
+        names[f"S{k}"] = steps
+        return f"lookup(obj, S{k})"
+
+    plan = parser._plain_plan
+    fields: list[str] = []
+    row = ["area", "ts"]
+    for k, entry in enumerate(plan):
+        fn, visible = entry[2], entry[3]
+        fields += [
+            f"    v{k} = {value_of(k, entry)}",
+            f"    if v{k} is None:",
+            "        return None",
+        ]
+        fields += _field_code(k, f"v{k}", fn, visible, True)[1:]
+        if fn is not None:
+            names[f"F{k}"] = fn
+            cache = getattr(fn, "cache", None)
+            if cache is not None:
+                names[f"C{k}"] = cache.get
+        if visible:
+            row.append(f"v{k}")
+    code += fields
+    return _build(parser.config.id, code, row, names)
