@@ -20,6 +20,7 @@ from torture_support import BASE, Clock, Running, ev_parser
 
 from alser_tui.engine.config import load_config
 from alser_tui.engine.engine import Engine
+from alser_tui.engine.parsers import Parser
 from alser_tui.engine.store import Store
 
 # --------------------------------------------------------------------------- a parser that raises
@@ -54,12 +55,13 @@ group = 1
 )
 
 
-class Exploding:
+class Exploding(Parser):
     """Wraps a real parser; raises on the lines a bug would trip over."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any) -> None:  # no config of its own: no super().__init__
         self.inner = inner
         self.drops = inner.drops
+        self.reject_note = ""
 
     def parse(self, area: str, ts: int, msg: str) -> Any:
         if msg.startswith("BOOM"):
