@@ -9,11 +9,11 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from alser_tui import __version__
 from alser_tui.engine.config import Config, ConfigError, load_config
@@ -193,6 +193,20 @@ def default_workers(args: argparse.Namespace) -> int:
     return -1
 
 
+def stop_handler(engine: Any) -> Callable[[int, object], None]:
+    """The SIGINT/SIGTERM handler of a headless run: it asks the engine to stop.
+
+    Not by calling request_stop() itself: a handler runs on the main thread, possibly in
+    the middle of Event.wait() on the very event request_stop() sets, holding that event's
+    lock; set() would then wait for it forever (seen: 1 run in 12). A thread of its own
+    takes the lock once the interrupted wait has let it go."""
+
+    def on_signal(signum: int, frame: object) -> None:
+        threading.Thread(target=engine.request_stop, name="alser-stop", daemon=True).start()
+
+    return on_signal
+
+
 def run_headless(config: Config, args: argparse.Namespace) -> int:
     from alser_tui.engine.engine import Engine
     from alser_tui.headless import HeadlessPrinter
@@ -215,9 +229,7 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         engine.subscribe(delivery)
         delivery.start()
 
-    def on_signal(signum: int, frame: object) -> None:
-        engine.request_stop()
-
+    on_signal = stop_handler(engine)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -168,3 +169,31 @@ def test_usage_error_exits_2() -> None:
         [sys.executable, "-m", "alser_tui", "--version"], capture_output=True, text=True, timeout=30
     )
     assert v.returncode == 0 and v.stdout.startswith("alser-tui ")
+
+
+def test_the_stop_handler_never_waits_for_the_lock_its_thread_holds() -> None:
+    """A signal that lands while the main thread is inside Event.wait() on the engine's
+    stop event (holding its lock for a moment) must still stop the engine: the handler
+    runs on that thread, so it must not take the lock itself (it once deadlocked)."""
+    from alser_tui.cli import stop_handler
+
+    class FakeEngine:
+        def __init__(self) -> None:
+            self.stop_event = threading.Event()
+
+        def request_stop(self) -> None:
+            self.stop_event.set()
+
+    engine = FakeEngine()
+    handler = stop_handler(engine)
+    cond = engine.stop_event._cond  # type: ignore[attr-defined]
+
+    def interrupted_wait() -> None:
+        with cond:  # as Event.wait() holds it when the signal arrives
+            handler(signal.SIGINT, None)  # the old handler never returned from here
+
+    waiter = threading.Thread(target=interrupted_wait, daemon=True)
+    waiter.start()
+    waiter.join(5)
+    assert not waiter.is_alive()
+    assert engine.stop_event.wait(5)
