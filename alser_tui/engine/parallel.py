@@ -166,15 +166,25 @@ def _read_slice(
     }
     total = ChunkResult(guard=guard, from_piece=True, sliced=True)
     errors: list[tuple[str, str]] = []
+    # A slice's part of each file is small (a few thousand lines): their rows are stored
+    # together, ``batch_lines`` a transaction, as a plain piece's are (a commit per part
+    # cost ~10% more).
+    pending: ChunkResult | None = None
     try:
         for part in tslice.parts:
             for lines in read_piece(part, batch_lines, errors=errors):
                 res = processor.process(guard, lines, now)
                 for pid, counter in counters.items():
                     counter.add(res.rows.get(pid, []))
-                if store is not None:
-                    _store_in_shard(store, res, keep)
-                total.absorb(res)
+                if pending is None:
+                    pending = res
+                else:
+                    pending.absorb(res)
+                if pending.lines >= batch_lines:
+                    _store_and_absorb(store, pending, keep, total)
+                    pending = None
+        if pending is not None:
+            _store_and_absorb(store, pending, keep, total)
         for pid, counter in counters.items():
             windows = total.windows.get(pid, {})
             total.foreign[pid] = {w for w in windows if not tslice.holds(w)}
@@ -188,6 +198,14 @@ def _read_slice(
         return WorkerError(traceback.format_exc(limit=5))
     total.read_errors = errors
     return total
+
+
+def _store_and_absorb(
+    store: Any, res: ChunkResult, keep: frozenset[str], total: ChunkResult
+) -> None:
+    if store is not None:
+        _store_in_shard(store, res, keep)
+    total.absorb(res)
 
 
 def _index(store: Any) -> Any:
