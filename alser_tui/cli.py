@@ -218,9 +218,12 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         locales=tuple(args.locale or ()),
         workers=default_workers(args),
     )
-    from alser_tui.engine.notify.manager import delivery_for
+    delivery = None
+    if not args.dry_run and config.delivery is not None and config.delivery.channels:
+        # Imported only when there is something to deliver: ~70 ms of start-up otherwise.
+        from alser_tui.engine.notify.manager import delivery_for
 
-    delivery = None if args.dry_run else delivery_for(config, replay=args.history)
+        delivery = delivery_for(config, replay=args.history)
     printer = HeadlessPrinter(
         config, json_lines=args.json, tick=args.tick, delivery=delivery, live=not args.history
     )

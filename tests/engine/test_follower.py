@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from alser_tui.engine.sources import watcher as watcher_mod
 from alser_tui.engine.sources.follower import LiveFollower
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher, watch_roots
@@ -304,7 +303,9 @@ def test_watcher_error_is_recorded_not_raised(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError(28, "inotify watch limit reached")
 
-    monkeypatch.setattr(watcher_mod.watchfiles, "watch", broken)
+    import watchfiles  # the watcher imports it when it starts
+
+    monkeypatch.setattr(watchfiles, "watch", broken)
     w = DirWatcher([str(tmp_path / "*.log")])
     w.start()
     assert w.changed.wait(5)  # wakes the engine, which falls back to polling

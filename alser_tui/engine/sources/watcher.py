@@ -13,8 +13,6 @@ import os
 import threading
 from collections.abc import Iterable
 
-import watchfiles
-
 
 def is_pattern(path: str) -> bool:
     """A glob (or a plain file's path) rather than a directory to watch as a whole."""
@@ -123,6 +121,8 @@ class DirWatcher:
     def _watch(self, present: dict[str, bool], missing: list[str]) -> None:
         # No watch_filter: everything is yielded and filtered here, so a busy directory full
         # of unrelated files still gives us a turn to look for the missing directories.
+        import watchfiles  # here: a replay never watches, and the import costs ~25 ms
+
         for changes in watchfiles.watch(
             *present,
             watch_filter=None,
