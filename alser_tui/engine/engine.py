@@ -241,13 +241,22 @@ class Engine:
                 # a pipe, and the windows close over all the shards at the end.
                 self.shards = [self.data_dir / f"history-shard{i}.db" for i in range(workers)]
                 for shard in self.shards:  # fresh and with its tables before anyone reads
-                    # Time-indexed as they load only when a console may browse them
-                    # meanwhile; else each worker indexes its shard once all rows are in.
-                    Store(shard, parsers, scratch=True, ts_index=self.keep_open).close()
+                    # Time-indexed (and in WAL mode) as they load only when a console may
+                    # browse them meanwhile; else each worker indexes its shard once all
+                    # rows are in.
+                    browsed = self.keep_open
+                    Store(shard, parsers, scratch=True, ts_index=browsed, wal=browsed).close()
                 # Seen at once: a console browsing the replay sees the rows as they come.
                 self.store.attach_shards(self.shards)
                 instant = frozenset(pid for pid, r in self.runs.items() if r.instant)
-                self.pool = ParsePool(cfg, self.locales, workers, shards=self.shards, keep=instant)
+                self.pool = ParsePool(
+                    cfg,
+                    self.locales,
+                    workers,
+                    shards=self.shards,
+                    keep=instant,
+                    browsed=self.keep_open,
+                )
                 # The workers read the files too, each its own pieces: the engine thread
                 # only hands out where to read (it would be a third process on two cores).
                 for g in self.guards:

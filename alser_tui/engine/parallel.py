@@ -50,6 +50,7 @@ def _worker(
     shard: str | None,
     keep: frozenset[str],
     others: tuple[str, ...] = (),
+    browsed: bool = False,
 ) -> None:
     processor = LineProcessor(config, locales)
     store = None
@@ -59,8 +60,11 @@ def _worker(
 
         parsers = [p for p in config.parsers if p.enabled]
         # The time index is built once every row is in (INDEX), unless the engine made the
-        # shard with one (a console may browse the replay while it loads).
-        store = Store(Path(shard), parsers, scratch=True, keep_file=True, ts_index=False)
+        # shard with one (a console may browse the replay while it loads). WAL only then:
+        # nobody reads a headless replay's shard before its worker is done.
+        store = Store(
+            Path(shard), parsers, scratch=True, keep_file=True, ts_index=False, wal=browsed
+        )
     try:
         while True:
             job = jobs.get()
@@ -276,16 +280,18 @@ class ParsePool:
         depth: int = 2,
         shards: list[Path] | None = None,
         keep: frozenset[str] = frozenset(),
+        browsed: bool = False,
     ) -> None:
         """``shards``: one SQLite file per worker, where it stores the rows it parses
         (a replay's rows then never cross a pipe); ``keep``: parsers whose rows still
-        come back (see ``_store_in_shard``)."""
+        come back (see ``_store_in_shard``); ``browsed``: a console reads the shards while
+        they load (Store's ``wal``)."""
         ctx = mp.get_context(start_method())
         self._jobs: list[Any] = []
         self._results: list[Any] = []
         self._procs: list[Any] = []
         with _real_stderr():  # the queues' locks start the resource tracker already
-            self._start(ctx, config, locales, workers, shards, keep)
+            self._start(ctx, config, locales, workers, shards, keep, browsed)
         self._order: deque[int] = deque()
         self._next = 0
         self.capacity = workers * depth
@@ -298,6 +304,7 @@ class ParsePool:
         workers: int,
         shards: list[Path] | None,
         keep: frozenset[str],
+        browsed: bool,
     ) -> None:
         for i in range(workers):
             jobs, results = ctx.Queue(), ctx.Queue()
@@ -311,6 +318,7 @@ class ParsePool:
                     str(shards[i]) if shards else None,
                     keep,
                     tuple(str(x) for j, x in enumerate(shards or ()) if j != i),
+                    browsed,
                 ),
                 name=f"alser-parse-{i}",
                 daemon=True,

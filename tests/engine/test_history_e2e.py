@@ -338,6 +338,7 @@ def test_replay_workers_store_in_shards_that_the_store_reads_whole(tmp_path: Pat
         engine.run()
         shards = sorted((tmp_path / "var").glob("history-shard*.db"))
         assert len(shards) == 2
+        assert {_journal_mode(s) for s in shards} == {"wal"}  # a console reads as they load
         # Each worker stored part of the rows; none are in the main file's own table.
         per_shard = [_count(s, "PhpError") for s in shards]
         assert all(n > 0 for n in per_shard) and sum(per_shard) == len(php)
@@ -395,8 +396,15 @@ def test_a_big_replay_gets_workers_by_default(
     shards = list((tmp_path / "var").glob("history-shard*.db"))
     assert len(shards) == 2
     assert auto == single
-    # Headless, the shards get their time index once loaded: it is there at the end.
+    # Headless, the shards get their time index once loaded: it is there at the end; and
+    # they were written without WAL (nobody read them meanwhile).
     assert all(_ts_indexed(s, "PhpError") for s in shards)
+    assert {_journal_mode(s) for s in shards} == {"delete"}
+
+
+def _journal_mode(db: Path) -> str:
+    with sqlite3.connect(db) as con:
+        return con.execute("PRAGMA journal_mode").fetchone()[0]
 
 
 def _ts_indexed(db: Path, parser_id: str) -> bool:
