@@ -190,3 +190,57 @@ def test_a_plain_json_text_field_stores_any_value_as_its_json_text(value: Any) -
     fast, slow = _both(parser, "us", 5, msg, msg)
     assert _typed(fast) == _typed(slow)
     assert isinstance(fast[0], tuple) and isinstance(fast[0][2], str)
+
+
+SEPS = ["[", "] ", ": ", " - ", ",", "x", "]"]
+FILLER = st.text(
+    alphabet=st.sampled_from(["[", "]", " ", ":", "-", ",", "x", "a", "1"]), max_size=5
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    head=st.sampled_from(["", "[", "ab"]),
+    groups=st.lists(st.tuples(st.booleans(), st.sampled_from(SEPS)), min_size=1, max_size=4),
+    last_sep=st.booleans(),
+    anchors=st.sampled_from([("", ""), ("^", ""), ("", "$"), ("^", "$")]),
+    data=st.data(),
+)
+def test_split_plan_parsers_agree_inline(
+    head: str,
+    groups: list[tuple[bool, str]],
+    last_sep: bool,
+    anchors: tuple[str, str],
+    data: st.DataObject,
+) -> None:
+    """The split plan written into the unrolled parser (first attempt, fallback to the
+    regex, no head: no match) against the generic parser that calls splitplan's function,
+    on messages built from the pattern's own literals with separators inside the groups."""
+    import re
+
+    if not last_sep:
+        groups[-1] = (groups[-1][0], "")
+    regex = anchors[0] + re.escape(head)
+    for greedy, sep in groups:
+        regex += ("(.+)" if greedy else "(.+?)") + re.escape(sep)
+    regex += anchors[1]
+    fields = [{"name": f"f{i}", "group": i + 1} for i in range(len(groups))]
+    fields[-1]["normalize"] = ["digits"]
+    config = parse_config(
+        {
+            "guards": [{"history_glob": "h/*", "parsers": ["S"]}],
+            "parsers": [{"id": "S", "kind": "regex", "regex": regex, "fields": fields}],
+        }
+    )
+    parser = build_parser(config.parser("S"), config)
+    assert parser._split is not None and "parse" in vars(parser)  # type: ignore[attr-defined]
+    msgs = []
+    for _ in range(4):
+        msg = data.draw(FILLER) + head
+        for _greedy, sep in groups:
+            msg += data.draw(FILLER) + data.draw(st.sampled_from(["a", "1 x"])) + sep
+        msgs.append(msg + data.draw(FILLER) + data.draw(st.sampled_from(["", "\n", "x"])))
+    msgs.append(data.draw(FILLER))
+    for msg in msgs:
+        fast, slow = _both(parser, "us", 5, msg, msg)
+        assert _typed(fast) == _typed(slow), (regex, msg)

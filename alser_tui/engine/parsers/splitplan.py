@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 try:  # the stdlib's pattern parser moved in 3.11; both names work there
     from re import _constants as sre_c  # type: ignore[attr-defined]
@@ -33,12 +33,27 @@ except ImportError:  # pragma: no cover
 Groups = tuple[str, ...]
 
 
+class SplitPlan(NamedTuple):
+    head: str  # the literal before the first group ("" when none)
+    pairs: tuple[tuple[bool, str], ...]  # (greedy group?, the literal after it)
+    anchored_start: bool
+    anchored_end: bool
+
+
 def compile_split_plan(
     pattern: str, slow: Callable[[str], Groups | None] | None = None
 ) -> Callable[[str], Groups | None] | None:
     """fn(text) -> the groups re.search(pattern, text) would give (None: no match), or
     None when the pattern is not of the supported shape. ``slow(text)`` gives them when the
     first attempt fails (default: re's search, unbounded)."""
+    plan = split_plan(pattern)
+    if plan is None:
+        return None
+    return _generate(pattern, *plan, slow)
+
+
+def split_plan(pattern: str) -> SplitPlan | None:
+    """The pattern's literals and groups, when it has the supported shape (else None)."""
     try:
         parsed = sre_p.parse(pattern)
     except re.error:
@@ -95,7 +110,7 @@ def compile_split_plan(
         i += 2
     if "\n" in head or any("\n" in s for _, s in pairs):
         return None
-    return _generate(pattern, head, tuple(pairs), anchored_start, anchored_end, slow)
+    return SplitPlan(head, tuple(pairs), anchored_start, anchored_end)
 
 
 def _generate(

@@ -20,6 +20,7 @@ from alser_tui.engine.parsers.base import REJECTED
 from alser_tui.engine.parsers.fields import _HASHABLE as HASHABLE
 from alser_tui.engine.parsers.fields import _MISS as MISS
 from alser_tui.engine.parsers.fields import to_text
+from alser_tui.engine.parsers.splitplan import SplitPlan, split_plan
 
 
 def _field_code(k: int, value: str, fn: Any, visible: bool, json: bool) -> list[str]:
@@ -93,31 +94,84 @@ def unroll_regex(parser: Any) -> Unrolled | None:
     if parser._money:
         return None
     names: dict[str, Any] = {"parser": parser}
-    code = ["def parse(area, ts, msg):", "    try:"]
-    if parser._split is not None:
-        names["split"] = parser._split
-        code += ["        groups = split(msg)"]
-        code += ["    except TimeoutError:", "        return parser._timed_out(msg)"]
-        code += ["    if groups is None:"]
+    code = ["def parse(area, ts, msg):"]
+    plan = split_plan(parser.config.regex) if parser._split is not None else None
+    if plan is not None:
+        names["slow"] = parser.bounded.groups
+        count = len(plan.pairs)
+        code += _inline_split(plan)
+        code += [
+            "    if not ok:",
+            "        try:",
+            "            groups = slow(msg)",
+            "        except TimeoutError:",
+            "            return parser._timed_out(msg)",
+            "        if groups is None:",
+            "            parser.last_reject = msg",
+            "            return REJECTED",
+            f"        {', '.join(f'g{i}' for i in range(count))}, = groups",
+        ]
     else:
         names.update(search=parser._search, guarded=parser._guarded, safe_len=parser._safe_len)
         code += [
+            "    try:",
             "        m = search(msg) if len(msg) <= safe_len else guarded(msg)",
             "    except TimeoutError:",
             "        return parser._timed_out(msg)",
             "    if m is None:",
+            "        parser.last_reject = msg",
+            "        return REJECTED",
+            '    groups = m.groups("")',
         ]
-    code += ["        parser.last_reject = msg", "        return REJECTED"]
-    if parser._split is None:
-        code += ['    groups = m.groups("")']
     fields, row = _fields(
         [(idx, fn, visible) for idx, fn, visible in parser._plain_plan],
-        lambda k, entry: f"groups[{entry[0]}]",
+        (lambda k, entry: f"g{entry[0]}")
+        if plan is not None
+        else (lambda k, entry: f"groups[{entry[0]}]"),
         False,
         names,
     )
     code += fields
     return _build(parser.config.id, code, row, names)
+
+
+def _inline_split(plan: SplitPlan) -> list[str]:
+    """splitplan's first attempt written into the parser: g0..gN and ok = True when it
+    succeeds, ok = False to ask the regex (``slow``), REJECTED where splitplan says no
+    match (the leading literal is missing). Same steps as splitplan._generate."""
+    out = ["    ok = False", "    s = msg", "    if '\\n' not in s:"]
+    ind = "        "
+    head = plan.head
+    if head:
+        if plan.anchored_start:
+            out += [f"{ind}if not s.startswith({head!r}):"]
+            out += [f"{ind}    parser.last_reject = msg", f"{ind}    return REJECTED"]
+            out += [f"{ind}p = {len(head)}"]
+        else:
+            out += [f"{ind}p = s.find({head!r})", f"{ind}if p < 0:"]
+            out += [f"{ind}    parser.last_reject = msg", f"{ind}    return REJECTED"]
+            out += [f"{ind}p += {len(head)}"]
+    else:
+        out += [f"{ind}p = 0"]
+    for k, (greedy, sep) in enumerate(plan.pairs):
+        last = k == len(plan.pairs) - 1
+        if not sep:
+            out += [f"{ind}if len(s) - p >= 1:"]
+            ind += "    "
+            if greedy or plan.anchored_end:
+                out += [f"{ind}g{k} = s[p:]"]
+            else:
+                out += [f"{ind}g{k} = s[p : p + 1]"]
+            continue
+        find = "rfind" if greedy else "find"
+        out += [f"{ind}e = s.{find}({sep!r}, p + 1)", f"{ind}if e >= 0:"]
+        ind += "    "
+        out += [f"{ind}g{k} = s[p:e]", f"{ind}p = e + {len(sep)}"]
+        if last and plan.anchored_end:
+            out += [f"{ind}if p == len(s):"]
+            ind += "    "
+    out += [f"{ind}ok = True"]
+    return out
 
 
 def unroll_json(parser: Any) -> Unrolled | None:
