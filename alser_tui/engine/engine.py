@@ -197,7 +197,10 @@ class Engine:
         parsers = [p for p in cfg.parsers if p.enabled]
         if not self.dry_run:
             name = "history.db" if self.history else "alser.db"
-            self.store = Store(self.data_dir / name, parsers, scratch=self.history)
+            # WAL lets readers (the console, the notifier) see a database while the engine
+            # writes it; a headless replay's scratch database has no other reader.
+            wal = not self.history or self.keep_open
+            self.store = Store(self.data_dir / name, parsers, scratch=self.history, wal=wal)
         self.processor = LineProcessor(cfg, self.locales)
         for p in parsers:
             # The runs share the processor's parser objects (is_instant/instant_format); a
