@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import sqlite3
@@ -164,6 +165,9 @@ class Engine:
         # Windows the slices counted, and those that some other job met rows of.
         self._counted: dict[tuple[str, int, int], Any] = {}
         self._dirty_windows: dict[str, set[int]] = {}
+        # After a complete replay with workers: every parser's window starts with rows.
+        self._next_windows: dict[str, list[int]] | None = None
+        self._indexing: ParsePool | None = None  # workers indexing their shards meanwhile
         self.processor: LineProcessor | None = None
         self.last_malformed = ""
         self.skew_tolerance = skew_tolerance
@@ -249,8 +253,10 @@ class Engine:
                     # rows are in.
                     browsed = self.keep_open
                     Store(shard, parsers, scratch=True, ts_index=browsed, wal=browsed).close()
-                # Seen at once: a console browsing the replay sees the rows as they come.
-                self.store.attach_shards(self.shards)
+                if self.keep_open:
+                    # Seen at once: a console browsing the replay sees the rows as they come.
+                    # Headless, the store reads them only once the workers are done.
+                    self.store.attach_shards(self.shards)
                 instant = frozenset(pid for pid, r in self.runs.items() if r.instant)
                 self.pool = ParsePool(
                     cfg,
@@ -403,6 +409,7 @@ class Engine:
                     self.emit(self.stats())
                     if self.stop_event.wait(self._backoff):
                         break
+            self._finish_indexing()
         finally:
             final = self.stats()
             self._stop_sources()
@@ -421,33 +428,59 @@ class Engine:
         while pool.pending and self._pending is None:
             self._take_result(pool.get())
         self.pool = None
+        if self.stop_event.is_set():
+            # Stopped early: the engine closes the windows over the shards itself.
+            pool.index()
+            self._close_pool(pool)
+            return
+        # The windows that time slices counted whole are ready; the workers aggregate the
+        # others together over all the shards. Closing them below then only evaluates
+        # alarms and writes, and finds the next window with rows in _window_rows.
+        counted = [
+            (pid, start, end, agg)
+            for (pid, start, end), agg in self._counted.items()
+            if start not in self._dirty_windows.get(pid, ())
+        ]
+        self.store.precompute(counted)
+        done = {(pid, start) for pid, start, _, _ in counted}
+        windows = [
+            (pid, start, start + self.runs[pid].config.window, n)
+            for pid, counts in self._window_rows.items()
+            for start, n in counts.items()
+            if (pid, start) not in done
+        ]
+        self._next_windows = {pid: sorted(counts) for pid, counts in self._window_rows.items()}
+        if not windows and not self.store.shards_attached:
+            # Nothing left to read in the shards: the workers index them while the
+            # windows close (_finish_indexing waits for them).
+            pool.start_index()
+            self._indexing = pool
+            return
         pool.index()
-        if not self.stop_event.is_set():
-            # The windows that time slices counted whole are ready; the workers aggregate
-            # the others together over all the shards. Closing them below then only
-            # evaluates alarms and writes.
-            counted = [
-                (pid, start, end, agg)
-                for (pid, start, end), agg in self._counted.items()
-                if start not in self._dirty_windows.get(pid, ())
-            ]
-            self.store.precompute(counted)
-            done = {(pid, start) for pid, start, _, _ in counted}
-            windows = [
-                (pid, start, start + self.runs[pid].config.window, n)
-                for pid, counts in self._window_rows.items()
-                for start, n in counts.items()
-                if (pid, start) not in done
-            ]
-            if windows:
-                self.store.precompute(pool.aggregate(windows))
+        if windows:
+            self.store.precompute(pool.aggregate(windows))
+        self._close_pool(pool)
+
+    def _close_pool(self, pool: ParsePool) -> None:
         if not pool.close(wait=60):
             raise WorkerError("a replay worker did not finish writing its shard")
+        assert self.store is not None and self.shards is not None
+        if not self.store.shards_attached:
+            self.store.attach_shards(self.shards)
+
+    def _finish_indexing(self) -> None:
+        """Wait for the workers indexing their shards meanwhile (see _gather_shards)."""
+        pool = self._indexing
+        if pool is not None:
+            self._indexing = None
+            pool.finish_index()
+            self._close_pool(pool)
 
     def _stop_sources(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
+        for pool in (self.pool, self._indexing):
+            if pool is not None:
+                pool.close()
+        self.pool = self._indexing = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
@@ -742,7 +775,7 @@ class Engine:
             # store evaluates the same window again, with the same outcome.
             alarms, marks = run.rules.evaluate_window(start, end, pairs, update=False)
             store.close_window(p.id, start, end, agg, self.clock(), alarms, prune)
-            nxt = store.next_ts(p.id, end)
+            nxt = self._next_ts(p.id, end)
         except sqlite3.OperationalError as exc:
             self._store_failed(exc)
             return False
@@ -757,6 +790,17 @@ class Engine:
         self.emit(WindowClosed(p.id, start, end, agg.total, agg.groups, shown))
         self._announce(alarms)
         return True
+
+    def _next_ts(self, parser_id: str, at_least: int) -> int | None:
+        """The earliest row time at or after ``at_least`` (a window start), or, after a
+        complete replay with workers, the start of the next window with rows (the same
+        for the clock, and the shards need not be read)."""
+        if self._next_windows is None:
+            assert self.store is not None
+            return self.store.next_ts(parser_id, at_least)
+        starts = self._next_windows.get(parser_id, [])
+        i = bisect.bisect_left(starts, at_least)
+        return starts[i] if i < len(starts) else None
 
     def check_unguarded(self) -> tuple[str, ...]:
         """Rescan the watched directories for files no guard covers; announce new ones."""

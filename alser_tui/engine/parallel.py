@@ -362,8 +362,14 @@ class ParsePool:
     def index(self) -> None:
         """Every worker builds its shard's time index; back once all are built (a worker
         aggregating across a shard still being indexed would scan it whole)."""
+        self.start_index()
+        self.finish_index()
+
+    def start_index(self) -> None:
         for jobs in self._jobs:
             jobs.put((INDEX,))
+
+    def finish_index(self) -> None:
         for i in range(len(self._jobs)):
             res = self._wait(i)
             if isinstance(res, WorkerError):

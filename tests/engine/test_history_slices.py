@@ -181,3 +181,35 @@ def test_windows_counted_by_slices_equal_sql(
     assert dirty and len(dirty) < len(engine._window_rows["Hits"]) // 2
     # Every line once.
     assert engine.runs["Hits"].parsed == 3 * 4000 + 50
+
+
+def test_when_slices_counted_every_window_the_shards_are_indexed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ordered files, parsers that slices count: no window needs the shards, so the
+    workers index them while the engine closes the windows; same windows as one process,
+    and the shards end up indexed."""
+    monkeypatch.setattr(slices, "SLICE_BYTES", 24_000)
+    (tmp_path / "alser.toml").write_text(
+        CONFIG.replace('"Hits", "Users", "Kept", "Sum"', '"Hits", "Users"')
+    )
+    hist = tmp_path / "h"
+    hist.mkdir()
+    rng = random.Random(5)
+    for f in range(2):
+        lines = [
+            f"{rng.choice(['us', 'de'])},{T0 + i * 3600 // 3000},p{rng.randint(0, 4)} uid={rng.randint(1, 30)} x"
+            for i in range(3000)
+        ]
+        (hist / f"{f}.log").write_text("\n".join(lines) + "\n")
+    single, _ = _replay(tmp_path, 0)
+    parallel, engine = _replay(tmp_path, 2)
+    assert parallel == single and len(single) > 80
+    assert not any(engine._dirty_windows.values())  # every window counted by a slice
+    assert engine._indexing is None and engine._next_windows is not None
+    for shard in (tmp_path / "var").glob("history-shard*.db"):
+        with sqlite3.connect(shard) as con:
+            names = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+            }
+        assert {"ev_Hits_ts", "ev_Users_ts"} <= names
