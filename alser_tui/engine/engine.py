@@ -56,6 +56,9 @@ Subscriber = Callable[[Event], None]
 # Replays above this size get a parse worker process (bench/RESULTS.md: +5-20% lines/s).
 AUTO_WORKERS_BYTES = 32 * 1024 * 1024
 AUTO_WORKERS = 4
+# Windows aggregated by the workers per request at the end of a replay: their results are
+# stored before the next request, so memory does not grow with the replay's length.
+AGGREGATE_CHUNK = 500
 # Line times this far (seconds) from the clock, in each of the last SKEW_SAMPLES reads that
 # reached a file's end, make a clock-skew warning for that file; rows further ahead than
 # this are counted as "future" and never make a window the open one.
@@ -163,7 +166,7 @@ class Engine:
         self._pieces: deque[tuple[int, Piece | TimeSlice]] = deque()
         self._slice_count: dict[int, frozenset[str]] = {}  # guard -> parsers slices count
         # Windows the slices counted, and those that some other job met rows of.
-        self._counted: dict[tuple[str, int, int], Any] = {}
+        self._counted: set[tuple[str, int]] = set()  # (parser, start), kept in the store
         self._dirty_windows: dict[str, set[int]] = {}
         # After a complete replay with workers: every parser's window starts with rows.
         self._next_windows: dict[str, list[int]] | None = None
@@ -430,19 +433,14 @@ class Engine:
         self.pool = None
         if self.stop_event.is_set():
             # Stopped early: the engine closes the windows over the shards itself.
+            self.store.clear_precomputed()
             pool.index()
             self._close_pool(pool)
             return
-        # The windows that time slices counted whole are ready; the workers aggregate the
-        # others together over all the shards. Closing them below then only evaluates
-        # alarms and writes, and finds the next window with rows in _window_rows.
-        counted = [
-            (pid, start, end, agg)
-            for (pid, start, end), agg in self._counted.items()
-            if start not in self._dirty_windows.get(pid, ())
-        ]
-        self.store.precompute(counted)
-        done = {(pid, start) for pid, start, _, _ in counted}
+        # The windows that time slices counted whole are ready (in the store); the workers
+        # aggregate the others together over all the shards. Closing them below then only
+        # evaluates alarms and writes, and finds the next window with rows in _window_rows.
+        done = self._counted
         windows = [
             (pid, start, start + self.runs[pid].config.window, n)
             for pid, counts in self._window_rows.items()
@@ -457,8 +455,8 @@ class Engine:
             self._indexing = pool
             return
         pool.index()
-        if windows:
-            self.store.precompute(pool.aggregate(windows))
+        for i in range(0, len(windows), AGGREGATE_CHUNK):  # a bounded number in memory
+            self.store.precompute(pool.aggregate(windows[i : i + AGGREGATE_CHUNK]))
         self._close_pool(pool)
 
     def _close_pool(self, pool: ParsePool) -> None:
@@ -667,8 +665,18 @@ class Engine:
                 # Windows a slice counted are whole only if no other job met their rows:
                 # those of a plain piece, or foreign to the slice that met them, are not.
                 dirty = self._dirty_windows.setdefault(pid, set())
-                dirty.update(res.foreign.get(pid, ()) if res.sliced else counts)
-            self._counted.update(res.aggregates)
+                met = res.foreign.get(pid, ()) if res.sliced else counts
+                # (Their stored aggregate is replaced by the workers' at the end.)
+                self._counted.difference_update((pid, start) for start in met)
+                dirty.update(met)
+            if res.aggregates and self.store is not None:
+                fresh = [
+                    (pid, start, end, agg)
+                    for (pid, start, end), agg in res.aggregates.items()
+                    if start not in self._dirty_windows.get(pid, ())
+                ]
+                self.store.precompute(fresh)
+                self._counted.update((pid, start) for pid, start, _, _ in fresh)
             for pid, (n, lo, hi) in res.stored.items():
                 # Rows in a worker's shard (a replay: no window has closed, none is late).
                 run = self.runs[pid]

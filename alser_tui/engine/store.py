@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from alser_tui.engine import grouping
@@ -96,8 +97,9 @@ class Store:
         self._insert_sql: dict[str, str] = {}
         self._persist_sql: dict[str, str] = {}
         self._shards: list[Path] = []  # replay workers' files, once attached
-        # (parser, start, end) -> the aggregate a replay worker computed for that window.
-        self._precomputed: dict[tuple[str, int, int], Aggregate] = {}
+        # The aggregates a replay's workers computed are kept in a scratch table, created
+        # on the first precompute() (in memory, a long replay's windows would not be small).
+        self._precomputed_table = False
         self.precomputed_used = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,9 +157,25 @@ class Store:
         return bool(self._shards)
 
     def precompute(self, results: Iterable[tuple[str, int, int, Aggregate]]) -> None:
-        """Aggregates the replay workers computed; aggregate() hands each out once."""
-        for pid, start, end, agg in results:
-            self._precomputed[(pid, start, end)] = agg
+        """Aggregates the replay's workers computed; aggregate() hands them out."""
+        rows = [(pid, start, end, _encode(agg)) for pid, start, end, agg in results]
+        if not rows:
+            return
+        with self._transaction() as con:
+            if not self._precomputed_table:
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS precomputed (parser TEXT, start INTEGER,"
+                    " end INTEGER, agg TEXT, PRIMARY KEY (parser, start, end))"
+                )
+                self._precomputed_table = True
+            con.executemany("INSERT OR REPLACE INTO precomputed VALUES (?, ?, ?, ?)", rows)
+
+    def clear_precomputed(self) -> None:
+        """Forget every precomputed aggregate (a replay stopped early closes its windows
+        over the rows stored)."""
+        if self._precomputed_table:
+            with self._transaction() as con:
+                con.execute("DELETE FROM precomputed")
 
     def _see_shards(self, con: sqlite3.Connection) -> None:
         shards = self._shards
@@ -332,11 +350,14 @@ class Store:
         self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
     ) -> Aggregate:
         """The parser's aggregate over [start, end): top rows, total and group count."""
-        if con is None or con is self.con:
-            ready = self._precomputed.pop((p.id, start, end), None)
-            if ready is not None:
+        if self._precomputed_table and (con is None or con is self.con):
+            found = self.con.execute(
+                "SELECT agg FROM precomputed WHERE parser = ? AND start = ? AND end = ?",
+                (p.id, start, end),
+            ).fetchone()
+            if found is not None:
                 self.precomputed_used += 1
-                return ready
+                return _decode(found[0])
         con = con or self.con
         if p.stats_sql:
             found, total_, groups_ = run_stats_sql(
@@ -534,6 +555,16 @@ class Store:
             con = getattr(self._local, "con", None)
             if con is not None:
                 con.close()
+
+
+def _encode(agg: Aggregate) -> str:
+    rows = [[r.amount, r.group] for r in agg.rows]
+    return orjson.dumps([agg.total, agg.groups, rows]).decode()
+
+
+def _decode(text: str) -> Aggregate:
+    total, groups, rows = orjson.loads(text)
+    return Aggregate(tuple(GroupRow(a, g) for a, g in rows), total, groups)
 
 
 def counted_aggregate(p: ParserConfig, counts: dict[tuple[Any, ...], int]) -> Aggregate:

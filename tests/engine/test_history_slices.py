@@ -175,7 +175,7 @@ def test_windows_counted_by_slices_equal_sql(
     parallel, engine = _replay(tmp_path, 2)
     assert parallel == single
     assert len(single) > 150
-    counted = {pid for pid, _, _ in engine._counted}
+    counted = {pid for pid, _ in engine._counted}
     assert counted == {"Hits", "Users"}  # where and sum stay with SQL
     dirty = engine._dirty_windows["Hits"]
     assert dirty and len(dirty) < len(engine._window_rows["Hits"]) // 2
