@@ -109,9 +109,10 @@ class AlarmRules:
             key = tuple(group.values())
             prev = self._last.get(key)
             m = RowMarks(previous=prev)
-            text = f"{p.label} {format_row(p.row_format, amount, group)}"
+            text = ""  # the alarm's text, formatted only when the row raises one
             if p.beep_threshold > 0 and amount >= p.beep_threshold:
                 m.threshold = True
+                text = f"{p.label} {format_row(p.row_format, amount, group)}"
                 alarms.append(
                     Alarm(
                         p.id,
@@ -133,6 +134,7 @@ class AlarmRules:
                 and (amount - prev) / prev >= p.abnormal_percent
             ):
                 m.abnormal = True
+                text = text or f"{p.label} {format_row(p.row_format, amount, group)}"
                 sev = p.severity * amount * p.abnormal_severity_factor
                 alarms.append(
                     Alarm(
