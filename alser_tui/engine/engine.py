@@ -59,6 +59,8 @@ AUTO_WORKERS = 4
 # Windows aggregated by the workers per request at the end of a replay: their results are
 # stored before the next request, so memory does not grow with the replay's length.
 AGGREGATE_CHUNK = 500
+# Windows a replay closes per transaction at its end.
+CLOSE_BATCH = 500
 # Line times this far (seconds) from the clock, in each of the last SKEW_SAMPLES reads that
 # reached a file's end, make a clock-skew warning for that file; rows further ahead than
 # this are counted as "future" and never make a window the open one.
@@ -406,12 +408,8 @@ class Engine:
                         self.stop_event.wait(cfg.poll_interval)
             if self.shards is not None and self.pool is not None:
                 self._gather_shards()
-            if self.history and not self.dry_run:
-                # A store that refuses (disk full) is waited for, as in live mode.
-                while not self.close_due_windows(float("inf")):
-                    self.emit(self.stats())
-                    if self.stop_event.wait(self._backoff):
-                        break
+            if self.history and not self.dry_run and self._pending is None:
+                self._close_replay_windows()
             self._finish_indexing()
         finally:
             final = self.stats()
@@ -768,6 +766,67 @@ class Engine:
             while (start := run.clock.due(wm)) is not None:
                 if not self._close_window(run, start):
                     return False
+        return True
+
+    def _close_replay_windows(self) -> None:
+        """--history: every window closes at the end, CLOSE_BATCH windows a transaction (a
+        transaction per window was most of the time of a month of one-minute windows).
+        Each window is evaluated once, and the abnormal memory learns it then; a batch the
+        store refuses (disk full) is retried as it is until stored or the replay stopped,
+        and its windows are shown once stored."""
+        store = self.store
+        assert store is not None
+        batch: list[tuple[str, int, int, Aggregate, list[Alarm]]] = []
+        shown: list[tuple[WindowClosed, list[Alarm]]] = []
+        for run in self.runs.values():
+            p = run.config
+            while (start := run.clock.due(float("inf"))) is not None:
+                end = start + p.window
+                try:
+                    agg = store.aggregate(p, start, end)
+                    nxt = self._next_ts(p.id, end)
+                except sqlite3.OperationalError as exc:  # a read refused: wait, try again
+                    self._store_failed(exc)
+                    self.emit(self.stats())
+                    if self.stop_event.wait(self._backoff):
+                        return
+                    continue
+                pairs = [(r.amount, r.group) for r in agg.rows]
+                alarms, marks = run.rules.evaluate_window(start, end, pairs)
+                run.clock.closed(start, nxt)
+                rows = tuple(
+                    ShownRow(a, g, format_row(p.row_format, a, g), m)
+                    for (a, g), m in zip(pairs, marks, strict=True)
+                )
+                batch.append((p.id, start, end, agg, alarms))
+                shown.append((WindowClosed(p.id, start, end, agg.total, agg.groups, rows), alarms))
+                if len(batch) >= CLOSE_BATCH:
+                    if not self._store_closed(batch, shown):
+                        return
+                    batch, shown = [], []
+        self._store_closed(batch, shown)
+
+    def _store_closed(
+        self,
+        batch: list[tuple[str, int, int, Aggregate, list[Alarm]]],
+        shown: list[tuple[WindowClosed, list[Alarm]]],
+    ) -> bool:
+        """Store closed replay windows in one transaction (retried while the store
+        refuses), then show them; False when the replay was stopped meanwhile."""
+        assert self.store is not None
+        while batch:
+            try:
+                self.store.close_windows(batch, self.clock())
+                self._store_ok()
+                break
+            except sqlite3.OperationalError as exc:
+                self._store_failed(exc)
+                self.emit(self.stats())
+                if self.stop_event.wait(self._backoff):
+                    return False
+        for event, alarms in shown:
+            self.emit(event)
+            self._announce(alarms)
         return True
 
     def _close_window(self, run: _ParserRun, start: int) -> bool:

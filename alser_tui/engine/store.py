@@ -465,6 +465,16 @@ class Store:
             if prune_before is not None:
                 self.prune(parser_id, prune_before, con)
 
+    def close_windows(
+        self, windows: Sequence[tuple[str, int, int, Aggregate, Sequence[Any]]], closed_at: float
+    ) -> None:
+        """Closed windows (parser, start, end, aggregate, alarms) in one transaction: a
+        replay closes its windows in batches (nothing to prune there)."""
+        with self._transaction() as con:
+            for parser_id, start, end, agg, alarms in windows:
+                self.save_window(parser_id, start, end, agg, closed_at, con)
+                self._insert_alarms(con, alarms)
+
     def last_closed_end(self, parser_id: str) -> int | None:
         row = self.con.execute(
             "SELECT MAX(end) FROM windows WHERE parser = ?", (parser_id,)

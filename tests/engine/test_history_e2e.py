@@ -441,3 +441,35 @@ def test_a_replay_stopped_midway_counts_every_row_its_workers_stored(
     assert closed == final.parsed
     # Stopped before the end, the shards were still given their time index.
     assert all(_ts_indexed(s, "Ev") for s in (tmp_path / "var").glob("history-shard*.db"))
+
+
+def test_a_replay_whose_store_refuses_the_closed_windows_retries_them_once_each(
+    tmp_path: Path, replay: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windows close in batches at the end of a replay; a batch the store refuses
+    (disk full) is retried as it is: every window and alarm once, the same as without."""
+    import alser_tui.engine.engine as engine_module
+    from alser_tui.engine.store import Store
+
+    _write(tmp_path)
+    expected = replay("--workers", "0")
+    monkeypatch.setattr(engine_module, "CLOSE_BATCH", 4)
+    monkeypatch.setattr(engine_module, "RETRY_MIN", 0.01)
+    real = Store.close_windows
+    calls = {"n": 0}
+
+    def flaky(self: Store, *args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] in (2, 3):  # the second batch, twice
+            raise sqlite3.OperationalError("database or disk is full")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "close_windows", flaky)
+    got = replay("--workers", "0")
+    assert got == expected
+    assert calls["n"] > 4
+    with sqlite3.connect(tmp_path / "var" / "history.db") as con:
+        stored = con.execute("SELECT COUNT(*) FROM windows").fetchone()[0]
+        alarms = con.execute("SELECT COUNT(*) FROM alarms").fetchone()[0]
+    assert stored == sum(1 for e in expected if e["type"] == "window")
+    assert alarms == sum(1 for e in expected if e["type"] == "alarm")
