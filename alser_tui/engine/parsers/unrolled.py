@@ -34,9 +34,16 @@ def _field_code(k: int, value: str, fn: Any, visible: bool, json: bool) -> list[
     if cache is not None:
         if json:  # objects and arrays are not cached (unhashable)
             out += [f"    r = C{k}(v{k}, MISS) if v{k}.__class__ in HASHABLE else MISS"]
-        else:  # regex groups are always str
-            out += [f"    r = C{k}(v{k}, MISS)"]
-        out += ["    if r is MISS:", f"        r = F{k}(v{k})"]
+            out += ["    if r is MISS:", f"        r = F{k}(v{k})"]
+        else:  # regex groups are always str: the memo's miss, inline (its size rule too)
+            out += [
+                f"    r = C{k}(v{k}, MISS)",
+                "    if r is MISS:",
+                f"        r = D{k}(v{k})",
+                f"        if len(K{k}) >= {fn.size}:",
+                f"            K{k}.clear()",
+                f"        K{k}[v{k}] = r",
+            ]
     else:
         out += [f"    r = F{k}(v{k})"]
     out += [
@@ -84,6 +91,9 @@ def _fields(
             cache = getattr(fn, "cache", None)
             if cache is not None:
                 names[f"C{k}"] = cache.get
+                names[f"K{k}"] = cache
+                inner = fn.fn
+                names[f"D{k}"] = getattr(inner, "str_fast", None) or inner
         if visible:
             row.append(f"v{k}")
     return code, row
