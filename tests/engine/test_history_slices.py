@@ -63,75 +63,25 @@ def test_a_disordered_file_still_tiles(tmp_path: Path) -> None:
     assert _read_parts(parts, path) == Path(path).read_bytes()
 
 
-CONFIG = """
-[storage]
-dir = "var"
+def _page_parser(pid: str, window: int, *keys: str) -> str:
+    """A regex parser of "PAGE uid=N ..." messages: fields page and uid, plus ``keys``."""
+    return (
+        f'[[parsers]]\nid = "{pid}"\nkind = "regex"\nwindow = {window}\n'
+        "regex = '^(\\w+) uid=(\\d+) (.+)$'\n"
+        + "".join(f"{k}\n" for k in keys)
+        + '[[parsers.fields]]\nname = "page"\ngroup = 1\n'
+        + '[[parsers.fields]]\nname = "uid"\ngroup = 2\ntype = "int"\n\n'
+    )
 
-[[guards]]
-history_glob = "h/*.log*"
-parsers = ["Hits", "Users", "Kept", "Sum"]
 
-[[parsers]]
-id = "Hits"
-kind = "regex"
-window = 60
-regex = '^(\\w+) uid=(\\d+) (.+)$'
-group_by = ["area", "page"]
-limit = 3
-min_amount = 2
-[[parsers.fields]]
-name = "page"
-group = 1
-[[parsers.fields]]
-name = "uid"
-group = 2
-type = "int"
-
-[[parsers]]
-id = "Users"
-kind = "regex"
-window = 120
-regex = '^(\\w+) uid=(\\d+) (.+)$'
-aggregate = "count_distinct:uid"
-group_by = ["page"]
-[[parsers.fields]]
-name = "page"
-group = 1
-[[parsers.fields]]
-name = "uid"
-group = 2
-type = "int"
-
-[[parsers]]
-id = "Kept"
-kind = "regex"
-window = 60
-regex = '^(\\w+) uid=(\\d+) (.+)$'
-group_by = ["page"]
-where = "uid % 2 = 0"
-[[parsers.fields]]
-name = "page"
-group = 1
-[[parsers.fields]]
-name = "uid"
-group = 2
-type = "int"
-
-[[parsers]]
-id = "Sum"
-kind = "regex"
-window = 60
-regex = '^(\\w+) uid=(\\d+) (.+)$'
-aggregate = "sum:uid"
-group_by = ["page"]
-[[parsers.fields]]
-name = "page"
-group = 1
-[[parsers.fields]]
-name = "uid"
-group = 2
-type = "int"
-"""
+CONFIG = (
+    '[storage]\ndir = "var"\n\n[[guards]]\nhistory_glob = "h/*.log*"\n'
+    'parsers = ["Hits", "Users", "Kept", "Sum"]\n\n'
+    + _page_parser("Hits", 60, 'group_by = ["area", "page"]', "limit = 3", "min_amount = 2")
+    + _page_parser("Users", 120, 'aggregate = "count_distinct:uid"', 'group_by = ["page"]')
+    + _page_parser("Kept", 60, 'group_by = ["page"]', 'where = "uid % 2 = 0"')
+    + _page_parser("Sum", 60, 'aggregate = "sum:uid"', 'group_by = ["page"]')
+)
 
 
 def _windows(db: Path) -> list[tuple[Any, ...]]:
