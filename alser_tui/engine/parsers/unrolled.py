@@ -109,7 +109,7 @@ def unroll_regex(parser: Any) -> Unrolled | None:
     if plan is not None:
         names["slow"] = parser.bounded.groups
         count = len(plan.pairs)
-        code += _inline_split(plan)
+        code += _inline_split(plan, {idx for idx, _, _ in parser._plain_plan})
         code += [
             "    if not ok:",
             "        try:",
@@ -145,10 +145,11 @@ def unroll_regex(parser: Any) -> Unrolled | None:
     return _build(parser.config.id, code, row, names)
 
 
-def _inline_split(plan: SplitPlan) -> list[str]:
+def _inline_split(plan: SplitPlan, used: set[int]) -> list[str]:
     """splitplan's first attempt written into the parser: g0..gN and ok = True when it
     succeeds, ok = False to ask the regex (``slow``), REJECTED where splitplan says no
-    match (the leading literal is missing). Same steps as splitplan._generate."""
+    match (the leading literal is missing). Same steps as splitplan._generate; only the
+    groups some field ``used`` are cut out of the message."""
     out = ["    ok = False", "    s = msg", "    if '\\n' not in s:"]
     ind = "        "
     head = plan.head
@@ -168,15 +169,16 @@ def _inline_split(plan: SplitPlan) -> list[str]:
         if not sep:
             out += [f"{ind}if len(s) - p >= 1:"]
             ind += "    "
-            if greedy or plan.anchored_end:
-                out += [f"{ind}g{k} = s[p:]"]
-            else:
-                out += [f"{ind}g{k} = s[p : p + 1]"]
+            if k in used:
+                whole = greedy or plan.anchored_end
+                out += [f"{ind}g{k} = s[p:]" if whole else f"{ind}g{k} = s[p : p + 1]"]
             continue
         find = "rfind" if greedy else "find"
         out += [f"{ind}e = s.{find}({sep!r}, p + 1)", f"{ind}if e >= 0:"]
         ind += "    "
-        out += [f"{ind}g{k} = s[p:e]", f"{ind}p = e + {len(sep)}"]
+        if k in used:
+            out += [f"{ind}g{k} = s[p:e]"]
+        out += [f"{ind}p = e + {len(sep)}"]
         if last and plan.anchored_end:
             out += [f"{ind}if p == len(s):"]
             ind += "    "
