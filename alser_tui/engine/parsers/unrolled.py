@@ -23,9 +23,9 @@ from alser_tui.engine.parsers.fields import to_text
 from alser_tui.engine.parsers.splitplan import SplitPlan, split_plan
 
 
-def _field_code(k: int, value: str, fn: Any, visible: bool, json: bool) -> list[str]:
-    """Lines that turn ``value`` (an expression) into v{k} or return None / REJECTED."""
-    out = [f"    v{k} = {value}"]
+def _field_code(k: int, fn: Any, json: bool) -> list[str]:
+    """Lines that turn the value in v{k} into the stored one, or return None / REJECTED."""
+    out: list[str] = []
     if fn is None:
         if json:  # a string field stores a JSON value's text
             out += [f"    if v{k}.__class__ is not str:", f"        v{k} = to_text(v{k})"]
@@ -79,13 +79,16 @@ def _build(name: str, lines: list[str], row: list[str], names: dict[str, Any]) -
 
 
 def _fields(
-    plan: Any, value_of: Callable[[int, Any], str], json: bool, names: dict[str, Any]
+    plan: Any, fetch: Callable[[int, Any], list[str]], json: bool, names: dict[str, Any]
 ) -> tuple[list[str], list[str]]:
+    """The code of every field (``fetch`` gives the lines that put its value in v{k}) and
+    the row's expressions. Plan entries end with (field function, visible)."""
     code: list[str] = []
     row = ["area", "ts"]
     for k, entry in enumerate(plan):
         fn, visible = entry[-2], entry[-1]
-        code += _field_code(k, value_of(k, entry), fn, visible, json)
+        code += fetch(k, entry)
+        code += _field_code(k, fn, json)
         if fn is not None:
             names[f"F{k}"] = fn
             cache = getattr(fn, "cache", None)
@@ -133,11 +136,10 @@ def unroll_regex(parser: Any) -> Unrolled | None:
             "        return REJECTED",
             '    groups = m.groups("")',
         ]
+    group = "g{}" if plan is not None else "groups[{}]"
     fields, row = _fields(
-        [(idx, fn, visible) for idx, fn, visible in parser._plain_plan],
-        (lambda k, entry: f"g{entry[0]}")
-        if plan is not None
-        else (lambda k, entry: f"groups[{entry[0]}]"),
+        parser._plain_plan,
+        lambda k, entry: [f"    v{k} = {group.format(entry[0])}"],
         False,
         names,
     )
@@ -211,30 +213,15 @@ def unroll_json(parser: Any) -> Unrolled | None:
         "    get = obj.get",
     ]
 
-    def value_of(k: int, entry: Any) -> str:
+    def fetch(k: int, entry: Any) -> list[str]:
         key, steps = entry[0], entry[1]
         if steps is None:
-            return f"get({key!r})"
-        names[f"S{k}"] = steps
-        return f"lookup(obj, S{k})"
+            value = f"get({key!r})"
+        else:
+            names[f"S{k}"] = steps
+            value = f"lookup(obj, S{k})"
+        return [f"    v{k} = {value}", f"    if v{k} is None:", "        return None"]
 
-    plan = parser._plain_plan
-    fields: list[str] = []
-    row = ["area", "ts"]
-    for k, entry in enumerate(plan):
-        fn, visible = entry[2], entry[3]
-        fields += [
-            f"    v{k} = {value_of(k, entry)}",
-            f"    if v{k} is None:",
-            "        return None",
-        ]
-        fields += _field_code(k, f"v{k}", fn, visible, True)[1:]
-        if fn is not None:
-            names[f"F{k}"] = fn
-            cache = getattr(fn, "cache", None)
-            if cache is not None:
-                names[f"C{k}"] = cache.get
-        if visible:
-            row.append(f"v{k}")
+    fields, row = _fields(parser._plain_plan, fetch, True, names)
     code += fields
     return _build(parser.config.id, code, row, names)
