@@ -390,7 +390,7 @@ class Store:
     ) -> Aggregate | None:
         """aggregate() for count and count_distinct, the groups counted in Python
         (grouping.py); None when the window has too many groups for that."""
-        where = "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
+        where = window_condition(p)
         distinct = q(p.aggregate_field) if p.aggregate_kind == "count_distinct" else None
         counts = grouping.count_groups(
             con,
@@ -409,8 +409,7 @@ class Store:
         plain count says the same (count aggregate, every group shown)."""
         con = con or self.con
         if p.aggregate_kind == "count" and p.min_amount <= 1 and not getattr(p, "stats_sql", ""):
-            where = "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
-            sql = f"SELECT COUNT(*) FROM {q(events_table(p.id))} WHERE {where}"
+            sql = f"SELECT COUNT(*) FROM {q(events_table(p.id))} WHERE {window_condition(p)}"
             return con.execute(sql, (start, end)).fetchone()[0]
         return self.aggregate(p, start, end, con).total
 
@@ -594,10 +593,13 @@ def aggregate_expr(p: ParserConfig) -> str:
     return f"COALESCE(SUM({q(fname)}), 0)"
 
 
+def window_condition(p: ParserConfig) -> str:
+    """The SQL condition on a window's rows (parameters: start, end), with ``where``."""
+    return "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
+
+
 def _aggregate_sql(p: ParserConfig, start: int, end: int) -> tuple[str, list[Any]]:
-    where = "ts >= ? AND ts < ?"
-    if p.where:
-        where += f" AND ({p.where})"
+    where = window_condition(p)
     table = q(events_table(p.id))
     agg = aggregate_expr(p)
     params: list[Any] = [start, end, p.min_amount]
