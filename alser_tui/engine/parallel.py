@@ -4,8 +4,9 @@ The engine thread hands out pieces of the files (or, for sources it reads itself
 of lines); workers read them and run the same LineProcessor as the in-process path. With a
 store, each worker also writes the rows it parsed to a shard of its own (an SQLite file the
 engine's store reads through views), so rows never cross a pipe and inserts run in
-parallel; only counts, time spans and the rows of per-event alarm parsers come back. Results come back in submission order; the windows closed over all the
-shards at the end equal the single-process run's.
+parallel; only counts, time spans and the rows of per-event alarm parsers come back.
+Results come back in submission order; the windows closed over all the shards at the end
+equal the single-process run's.
 """
 
 from __future__ import annotations
@@ -131,10 +132,7 @@ def _read_piece(
     errors: list[tuple[str, str]] = []
     try:
         for lines in read_piece(piece, batch_lines, errors=errors):
-            res = processor.process(guard, lines, now)
-            if store is not None:
-                _store_in_shard(store, res, keep)
-            total.absorb(res)
+            _store_and_absorb(store, processor.process(guard, lines, now), keep, total)
     except Exception:
         return WorkerError(traceback.format_exc(limit=5))
     total.read_errors = errors
@@ -354,10 +352,7 @@ class ParsePool:
 
     def get(self) -> ChunkResult:
         """The oldest submitted job's result (blocks until it is there)."""
-        res = self._wait(self._order.popleft())
-        if isinstance(res, WorkerError):
-            raise res
-        return res
+        return self._wait(self._order.popleft())
 
     def index(self) -> None:
         """Every worker builds its shard's time index; back once all are built (a worker
@@ -371,9 +366,7 @@ class ParsePool:
 
     def finish_index(self) -> None:
         for i in range(len(self._jobs)):
-            res = self._wait(i)
-            if isinstance(res, WorkerError):
-                raise res
+            self._wait(i)
 
     def aggregate(self, windows: list[tuple[str, int, int, int]]) -> list[Any]:
         """Aggregates of (parser, start, end, rows) windows, computed by the shard workers
@@ -389,21 +382,23 @@ class ParsePool:
             self._jobs[i].put((AGGREGATE, share))
         out: list[Any] = []
         for i in range(n):
-            res = self._wait(i)
-            if isinstance(res, WorkerError):
-                raise res
-            out.extend(res)
+            out.extend(self._wait(i))
         return out
 
     def _wait(self, i: int) -> Any:
-        """Worker i's next result; a worker that died says so instead of a hang."""
+        """Worker i's next result, raised when it is a WorkerError; a worker that died
+        says so instead of a hang."""
         while True:
             try:
-                return self._results[i].get(timeout=1.0)
+                res = self._results[i].get(timeout=1.0)
             except queue.Empty:
                 if not self._procs[i].is_alive():
                     code = self._procs[i].exitcode
                     raise WorkerError(f"parse worker {i} died (exit code {code})") from None
+                continue
+            if isinstance(res, WorkerError):
+                raise res
+            return res
 
     def close(self, wait: float = 2.0) -> bool:
         """Stop the workers; True when every one ended by itself (its shard closed)."""
