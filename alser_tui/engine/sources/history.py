@@ -8,6 +8,7 @@ import io
 import os
 import zlib
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from .tailer import CHUNK_SIZE, MAX_LINE_BYTES, LineSplitter
 
@@ -178,7 +179,7 @@ def plan_pieces(files: list[str], piece_bytes: int = PIECE_BYTES) -> list[Piece]
                 size = os.fstat(f.fileno()).st_size
                 start = 0
                 while size - start > piece_bytes:
-                    end = _line_end_after(f, start + piece_bytes, size)
+                    end = line_end_after(f, start + piece_bytes, size)
                     if end is None:
                         break
                     pieces.append((path, start, end))
@@ -189,11 +190,14 @@ def plan_pieces(files: list[str], piece_bytes: int = PIECE_BYTES) -> list[Piece]
     return pieces
 
 
-def _line_end_after(f: io.BufferedIOBase, pos: int, size: int) -> int | None:
-    """The offset just past the first newline at or after ``pos`` (None: none before EOF)."""
+def line_end_after(
+    f: io.BufferedIOBase | BinaryIO, pos: int, size: int, block_size: int = CHUNK_SIZE
+) -> int | None:
+    """The offset just past the first newline at or after ``pos``, looking before ``size``
+    (None: none there). Reads ``block_size`` bytes at a time."""
     f.seek(pos)
     while pos < size:
-        block = f.read(CHUNK_SIZE)
+        block = f.read(block_size)
         if not block:
             return None
         i = block.find(b"\n")

@@ -19,7 +19,7 @@ import os
 from typing import BinaryIO, NamedTuple
 
 from alser_tui.engine.lines import parse_ts
-from alser_tui.engine.sources.history import GZIP_MAGIC, Piece
+from alser_tui.engine.sources.history import GZIP_MAGIC, Piece, line_end_after
 
 # The bytes of lines in one slice, over all files: enough rows to repay a job, few enough
 # that the counts of a slice stay small (the worker holds them until the slice is done).
@@ -122,28 +122,13 @@ def _last_ts(f: BinaryIO, size: int) -> int | None:
     return None
 
 
-def _line_start_after(f: BinaryIO, pos: int, limit: int) -> int | None:
-    """The first line start in (pos, limit), or None."""
-    f.seek(pos)
-    while pos < limit:
-        block = f.read(min(PROBE, limit - pos))
-        if not block:
-            return None
-        i = block.find(b"\n")
-        if i >= 0:
-            start = pos + i + 1
-            return start if start < limit else None
-        pos += len(block)
-    return None
-
-
 def _first_at_or_after(f: BinaryIO, size: int, ts: int) -> int:
     """The start of the first line dated ``ts`` or later, for a file in time order (for
     one that is not, some line start: any cut is correct, a good one is only faster)."""
     lo, hi = 0, size  # lines starting before lo are earlier; hi is a line start (or EOF)
     while hi - lo > PROBE:
-        start = _line_start_after(f, (lo + hi) // 2, hi)
-        if start is None:
+        start = line_end_after(f, (lo + hi) // 2, hi, PROBE)  # the next line's start
+        if start is None or start >= hi:
             break
         f.seek(start)
         probe = f.read(min(PROBE, 256)).split(b"\n", 1)[0]
