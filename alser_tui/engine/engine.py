@@ -119,6 +119,22 @@ class _GuardRun:
     caught_up: bool = False
 
 
+def _window_closed(
+    p: ParserConfig,
+    start: int,
+    end: int,
+    agg: Aggregate,
+    pairs: list[tuple[Any, dict[str, Any]]],
+    marks: list[Any],
+) -> WindowClosed:
+    """The event of a closed window: its rows as shown, each formatted with its marks."""
+    rows = tuple(
+        ShownRow(a, g, format_row(p.row_format, a, g), m)
+        for (a, g), m in zip(pairs, marks, strict=True)
+    )
+    return WindowClosed(p.id, start, end, agg.total, agg.groups, rows)
+
+
 class Engine:
     """Drive with ``run()`` in one thread; subscribers are called from that thread."""
 
@@ -794,12 +810,8 @@ class Engine:
                 pairs = [(r.amount, r.group) for r in agg.rows]
                 alarms, marks = run.rules.evaluate_window(start, end, pairs)
                 run.clock.closed(start, nxt)
-                rows = tuple(
-                    ShownRow(a, g, format_row(p.row_format, a, g), m)
-                    for (a, g), m in zip(pairs, marks, strict=True)
-                )
                 batch.append((p.id, start, end, agg, alarms))
-                shown.append((WindowClosed(p.id, start, end, agg.total, agg.groups, rows), alarms))
+                shown.append((_window_closed(p, start, end, agg, pairs, marks), alarms))
                 if len(batch) >= CLOSE_BATCH:
                     if not self._store_closed(batch, shown):
                         return
@@ -850,11 +862,7 @@ class Engine:
         for amount, group in pairs:
             run.rules.remember(group, amount)
         run.clock.closed(start, nxt)
-        shown = tuple(
-            ShownRow(a, g, format_row(p.row_format, a, g), m)
-            for (a, g), m in zip(pairs, marks, strict=True)
-        )
-        self.emit(WindowClosed(p.id, start, end, agg.total, agg.groups, shown))
+        self.emit(_window_closed(p, start, end, agg, pairs, marks))
         self._announce(alarms)
         return True
 
