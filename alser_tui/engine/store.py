@@ -26,6 +26,10 @@ SCHEMA_VERSION = 1
 # keeps the batch, shows the error and retries with back-off (a long wait in SQLite would
 # freeze the loop: no stats, no prompt stop).
 WRITE_BUSY_TIMEOUT = 2.0
+# Cut contents (see the cuts table) are kept this long, at most CUTS_MAX of them: their
+# copies appear within minutes (logrotate copies, then cuts).
+CUTS_KEEP = 86_400.0
+CUTS_MAX = 1024
 
 
 # At most this many rows of one window are built, stored and shown, whatever ``limit`` says
@@ -206,6 +210,22 @@ class Store:
         )
         if "head" not in db["offsets"].columns_dict:  # a database from before the column
             db["offsets"].add_column("head", str)
+        # Contents cut from their inode (copytruncate, rewrites), stored with the batch that
+        # moved past the cut: a copy of one resumes where it was read to, even when the run
+        # that saw the cut died before it saw the copy.
+        db["cuts"].create(
+            {
+                "dev": int,
+                "inode": int,
+                "head": str,
+                "fingerprint": str,
+                "path": str,
+                "offset": int,
+                "updated": float,
+            },
+            pk=("dev", "inode", "head"),
+            if_not_exists=True,
+        )
         db["windows"].create(
             {
                 "parser": str,
@@ -316,16 +336,37 @@ class Store:
                     if psql:
                         con.executemany(psql, rows)
             now = time.time()
+            positions = [s for s in states if not s.cut]
+            cuts = [s for s in states if s.cut]
             con.executemany(
                 "INSERT OR REPLACE INTO offsets"
                 " (dev, inode, fingerprint, path, offset, updated, head)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(s.dev, s.inode, s.fingerprint, s.path, s.offset, now, s.head) for s in states],
+                [(s.dev, s.inode, s.fingerprint, s.path, s.offset, now, s.head) for s in positions],
             )
+            if cuts:
+                args = [
+                    (s.dev, s.inode, s.head, s.fingerprint, s.path, s.offset, now) for s in cuts
+                ]
+                con.executemany(
+                    "INSERT OR REPLACE INTO cuts"
+                    " (dev, inode, head, fingerprint, path, offset, updated)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    args,
+                )
+                # A position saved for that content is now a cut: it moves (and ages out).
+                con.executemany(
+                    "DELETE FROM offsets WHERE dev = ? AND inode = ? AND head = ?"
+                    " AND fingerprint = ?",
+                    [a[:4] for a in args],
+                )
             self._insert_alarms(con, alarms)
 
     def saved_offsets(self) -> list[FileState]:
-        return [
+        """The positions the last run stored, then the contents it saw cut (``cut`` set) in
+        the last CUTS_KEEP seconds (older ones are forgotten here)."""
+        self.con.execute("DELETE FROM cuts WHERE updated < ?", (time.time() - CUTS_KEEP,))
+        positions = [
             FileState(
                 path=r[0], dev=r[1], inode=r[2], fingerprint=r[3], offset=r[4], head=r[5] or ""
             )
@@ -333,9 +374,17 @@ class Store:
                 "SELECT path, dev, inode, fingerprint, offset, head FROM offsets"
             )
         ]
-
-    def forget_offsets_older_than(self, seconds: float) -> None:
-        self.con.execute("DELETE FROM offsets WHERE updated < ?", (time.time() - seconds,))
+        cuts = [
+            FileState(
+                path=r[0], dev=r[1], inode=r[2], fingerprint=r[3], offset=r[4], head=r[5], cut=True
+            )
+            for r in self.con.execute(
+                "SELECT path, dev, inode, fingerprint, offset, head FROM cuts"
+                " ORDER BY updated DESC LIMIT ?",
+                (CUTS_MAX,),
+            )
+        ]
+        return positions + cuts[::-1]  # oldest first, as they happened
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import stat
@@ -17,8 +18,10 @@ from .tailer import (
     FileState,
     FileTailer,
     Identity,
+    digest_length,
     fingerprint,
     head_digest,
+    head_matches,
 )
 
 # Bound on the remembered states of files let go of (see ``_known``).
@@ -30,8 +33,10 @@ BATCH_BYTES = 8 << 20
 # making (copytruncate copies, then cuts): it waits this long for the cut to tell how far the
 # original was read, then starts at its end.
 COPY_WAIT = 5.0
-# How long the state of a cut (copytruncate) content is kept for its copy to show up.
+# How long the state of a cut (copytruncate) content is kept for its copy to show up, and
+# how many are kept.
 CUT_MEMORY = 300.0
+CUTS_MAX = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +53,12 @@ class FollowedFile:
     overlong: int
     missing: bool
     last_line_at: float = 0.0  # wall clock; 0.0: no line read yet
+    alias_of: str = ""  # another name of a file followed under that name
 
     @property
     def note(self) -> str:
+        if self.alias_of:
+            return f"same file as {self.alias_of} (read there)"
         parts = ["missing (gone from its path)"] if self.missing else []
         if self.overlong:
             parts.append(f"{self.overlong:,} overlong")
@@ -60,13 +68,17 @@ class FollowedFile:
 class LiveFollower:
     """The live files of one guard.
 
-    ``saved`` are the states stored by the previous run.  Start positions: a file matching a
-    saved identity resumes there; on the very first run (``first_run``) the files that already
-    exist start at their end; otherwise, and for every file that appears later, from 0.
-    Gzip-compressed files are not followed (rotated copies whose lines were counted from the
-    live file); ``compressed_files`` lists the ones the glob matches. A new file that is a
-    copy of one read (its first HEAD_BYTES identical: copytruncate, ``cp`` in the glob) starts
-    where reading of the original stopped, never from 0 (see ``_copy_start``).
+    ``saved`` are the states stored by the previous run (and its cut contents).  Start
+    positions: a file matching a saved identity resumes there; on the very first run
+    (``first_run``) the files that already exist start at their end; otherwise, and for every
+    file that appears later, from 0.  Gzip-compressed files are not followed (rotated copies
+    whose lines were counted from the live file); ``compressed_files`` lists the ones the
+    glob matches. A new file that is a copy of content read (it starts with the bytes a state
+    says were read: copytruncate, ``cp`` in the glob, now or while stopped) starts where
+    reading of that content stopped, never from 0 (see ``_copy_start``).  Contents cut from
+    their inode are reported by ``read()`` as states with ``cut`` set, to be stored at once
+    with the positions: a run killed before it saw the copy still knows it.  One inode is
+    followed by one tailer, whatever names reach it.
 
     The engine calls ``rescan()`` every ~2 s and when the watcher signals, and ``read()`` in
     its loop; everything happens on the caller's thread.
@@ -92,8 +104,21 @@ class LiveFollower:
         # ours, so they are looked up but never reported back).
         self._saved: dict[Identity, list[FileState]] = {}
         states = saved.values() if isinstance(saved, Mapping) else saved
+        self._cuts: list[tuple[FileState, float]] = []  # contents cut from their inode, when
+        self._new_cuts: list[FileState] = []  # not reported by read() yet
+        now = time.monotonic()
+        # Saved contents of this glob's files a copy can be recognised by (see _best_match).
+        self._copyable: list[FileState] = []
         for st in states:
+            ours = bool(st.head) and fnmatch.fnmatchcase(st.path, pattern)
+            if st.cut:
+                if ours:
+                    self._cuts.append((st, now))
+                continue
             self._saved.setdefault(st.identity, []).append(st)
+            if ours:
+                self._copyable.append(st)
+        del self._cuts[:-CUTS_MAX]
         # Last states of files a tailer let go of (rotated away, vanished): a file with that
         # identity resumes there instead of at 0.  Without this, a file renamed to another
         # name that still matches the glob would be read again from its start.
@@ -102,7 +127,6 @@ class LiveFollower:
         # file is still there, so a symlink swapped back to it resumes instead of re-reading.
         self._where: dict[Identity, str] = {}
         self._compressed: dict[str, Identity] = {}  # matched, gzip: never read live
-        self._cuts: list[tuple[FileState, float]] = []  # contents cut in place, and when
         self._waiting: dict[str, float] = {}  # copies of a file still being read, since
         self._fresh: set[Identity] = set()  # added since the last rescan: not pruned yet
         self._gone: set[str] = set()  # paths no longer matched: dropped once drained
@@ -124,6 +148,7 @@ class LiveFollower:
         seen: set[Identity] = set()
         for path in [p for p in self._compressed if p not in paths]:
             del self._compressed[path]
+        new: list[tuple[str, os.stat_result]] = []
         for path in sorted(paths):
             if path in self._tailers:
                 self._gone.discard(path)  # back again (re-created): its tailer follows it
@@ -138,9 +163,16 @@ class LiveFollower:
             seen.add(ident)
             if self._compressed.get(path) == ident:
                 continue
+            new.append((path, st))
+        # Files with a state of their own first: a content found gone from its inode is
+        # then known before any copy of it is looked at, whatever the names' order.
+        new.sort(key=lambda e: (e[1].st_dev, e[1].st_ino) not in self._known.keys() | self._saved)
+        for path, st in new:
+            ident = (st.st_dev, st.st_ino)
             if ident in held:
-                # Renamed from another matched path whose tailer has not finished it yet;
-                # once that tailer lets go, the next rescan resumes it from _known.
+                # Another name of a file followed (a rename whose old name's tailer has not
+                # finished it yet, a second link): once that tailer lets go, the next rescan
+                # resumes it from _known.
                 continue
             resume = self._known.pop(ident, []) + self._saved.pop(ident, [])
             if not resume and not at_end:
@@ -156,14 +188,18 @@ class LiveFollower:
                 max_line_bytes=self.max_line_bytes,
                 chunk_size=self.chunk_size,
                 known=self._lookup,
+                held=self._holder,
             )
+            self._harvest(tailer)
             if tailer.compressed:
                 tailer.close()
                 self._compressed[path] = ident
             elif tailer.is_open:
+                # (Not in _reported: its start is stored with the next batch, so that a
+                # copy found to resume stays known once its cut is forgotten.)
                 self._tailers[path] = tailer
-                self._reported[tailer] = tailer.state
                 self._where[ident] = tailer.real_path
+                held.add(ident)
         for path in self._tailers:
             if path not in paths:
                 self._gone.add(path)
@@ -214,12 +250,12 @@ class LiveFollower:
             active = still
         result: list[tuple[str, list[str], FileState]] = []
         for tailer in tailers:
+            self._harvest(tailer)
+        # Contents cut from their inode: stored with the batch that moves past the cut.
+        result.extend((cut.path, [], cut) for cut in self._new_cuts)
+        self._new_cuts.clear()
+        for tailer in tailers:
             # Rotated-away files first (their final offsets), then the file now at the path.
-            if tailer.cut:
-                now = time.monotonic()
-                self._cuts = [c for c in self._cuts if now - c[1] < CUT_MEMORY][-15:]
-                self._cuts.extend((c, now) for c in tailer.cut)
-                tailer.cut.clear()
             if tailer.retired:
                 for old in tailer.retired:
                     result.append((old.path, [], old))
@@ -280,6 +316,7 @@ class LiveFollower:
                     overlong=t.overlong,
                     missing=t.missing,
                     last_line_at=t.last_line_at,
+                    alias_of=t.alias_of,
                 )
             )
         return out
@@ -319,24 +356,19 @@ class LiveFollower:
         except OSError:
             return FileState(path, st.st_dev, st.st_ino, "", 0)
         plain = FileState(path, st.st_dev, st.st_ino, fingerprint(head)[0], 0)
-        if len(head) < HEAD_BYTES:
-            return plain
-        digest = head_digest(head)
         size = st.st_size
 
         def at(offset: int) -> FileState:
             return FileState(path, st.st_dev, st.st_ino, plain.fingerprint, min(offset, size))
 
-        # The content a copytruncate cut (newest first), or a file let go of.
-        for cut, _when in reversed(self._cuts):
-            if cut.head == digest:
-                return at(cut.offset)
-        for states in self._known.values():
-            for known in states:
-                if known.head == digest:
-                    return at(known.offset)
+        best = self._best_match(head)
+        if best is not None:
+            # A digest shorter than HEAD_BYTES covers all that was read of that content.
+            n = digest_length(best.head)
+            return at(best.offset if n >= HEAD_BYTES else min(best.offset, n))
         for t in self._tailers.values():
-            if t.state.head == digest:
+            mine = t.state.head
+            if t.is_open and digest_length(mine) >= HEAD_BYTES and head_matches(head, mine):
                 if t.offset >= size:
                     return at(size)  # read to past the copy's end in the original
                 since = self._waiting.setdefault(path, time.monotonic())
@@ -344,6 +376,43 @@ class LiveFollower:
                     return None
                 return at(size)  # a plain copy (cp): its lines are read from the original
         return plain
+
+    def _best_match(self, head: bytes) -> FileState | None:
+        """The content a file starting with ``head`` is a copy of: one cut from its inode
+        (newest first), let go of, or saved by the previous run and not found at its inode;
+        the one whose digest covers the most bytes."""
+        now = time.monotonic()
+        self._cuts = [c for c in self._cuts if now - c[1] < CUT_MEMORY][-CUTS_MAX:]
+        candidates = [c for c, _ in reversed(self._cuts)]
+        candidates.extend(s for bucket in self._known.values() for s in bucket)
+        candidates.extend(s for s in self._copyable if s.identity in self._saved)
+        digests: dict[int, str] = {}  # the file's own digest per length, each made once
+        best, best_n = None, 0
+        for s in candidates:
+            n = digest_length(s.head)
+            if n <= best_n or n > len(head):
+                continue
+            if n not in digests:
+                digests[n] = head_digest(head[:n])
+            if digests[n] == s.head:
+                best, best_n = s, n
+        return best
+
+    def _harvest(self, tailer: FileTailer) -> None:
+        """Take the contents a tailer found cut from its inode: for copies, and to store."""
+        if tailer.cut:
+            now = time.monotonic()
+            self._cuts.extend((c, now) for c in tailer.cut)
+            del self._cuts[:-CUTS_MAX]
+            self._new_cuts.extend(tailer.cut)
+            tailer.cut.clear()
+
+    def _holder(self, ident: Identity) -> str | None:
+        """The path of the tailer following this file, if one does."""
+        for t in self._tailers.values():
+            if t.is_open and t.identity == ident:
+                return t.path
+        return None
 
     def _lookup(self, ident: Identity) -> list[FileState]:
         """States for a file a tailer switches to (a symlink swapped back to it)."""

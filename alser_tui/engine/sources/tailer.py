@@ -12,7 +12,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 MAX_LINE_BYTES = 1 << 20
 CHUNK_SIZE = 1 << 20
@@ -20,9 +20,12 @@ CHUNK_SIZE = 1 << 20
 # pinning a full chunk in memory when the follower hands out small quotas.
 MIN_READ = 64 << 10
 FINGERPRINT_BYTES = 256
-# A file found shorter than our position is "the same file cut short" (what is left was
-# read already) only when its first HEAD_BYTES are still byte for byte what we read; a
-# shorter match proves too little (a re-created file may repeat a banner line).
+# A file's content is known by its inode and the digest of its first bytes as read, up to
+# HEAD_BYTES: checked whenever the file is opened, grows or shrinks, so a file rewritten in
+# place (or a reused inode) that still starts with the same header line is not resumed in
+# the middle of new lines. A digest covers only bytes that were read, so a file matching it
+# holds them: resuming after them skips nothing unseen; a copy made while the original is
+# still being read needs the full HEAD_BYTES to be told from a file with a constant header.
 HEAD_BYTES = 4096
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -38,8 +41,12 @@ class FileState:
     inode: int
     fingerprint: str
     offset: int
-    # "n:hash" of the first n <= HEAD_BYTES bytes (see HEAD_BYTES); "" when unknown.
+    # "n:hash" of the first n = min(HEAD_BYTES, offset) bytes: exactly the bytes read (see
+    # HEAD_BYTES), so a file starting with them holds what was read; "" when unknown.
     head: str = field(default="", compare=False)
+    # A content that is no longer at its inode (cut or rewritten in place): kept so that a
+    # copy of it (copytruncate) resumes at its offset instead of being read again.
+    cut: bool = field(default=False, compare=False)
 
     @property
     def identity(self) -> tuple[int, int]:
@@ -78,6 +85,17 @@ def fingerprint_matches(head: bytes, fp: str) -> bool:
 
 def head_digest(head: bytes) -> str:
     return f"{len(head)}:{hashlib.blake2b(head, digest_size=8).hexdigest()}" if head else ""
+
+
+def head_matches(head: bytes, digest: str) -> bool:
+    """Does a file starting with ``head`` begin with the bytes ``digest`` names?  An empty
+    digest names nothing: it matches no file."""
+    return bool(digest) and fingerprint_matches(head, digest)
+
+
+def digest_length(digest: str) -> int:
+    """n of an "n:hash" digest (-1 when malformed, 0 for "")."""
+    return _fingerprint_length(digest) if digest else 0
 
 
 def _fingerprint_length(fp: str) -> int:
@@ -236,7 +254,10 @@ class FileTailer:
     end of the file if ``at_end`` (the start of the last, unfinished line, so it is returned
     whole once its newline arrives), otherwise 0.  A file that only appears later, or that
     replaces the one followed, is read from 0 unless ``known`` has a state for it (a symlink
-    swapped back to a file read before).  A gzip-compressed file is never read as text: it
+    swapped back to a file read before).  A path that comes to name a file another tailer
+    already follows (``held`` names that tailer's path) is left alone, ``alias_of`` set, until
+    it names another file: one inode is read once, however many names reach it.  A
+    gzip-compressed file is never read as text: it
     is marked ``compressed`` and left at its end (live logs are not compressed; a rotated
     copy is, and its lines were counted from the live file).
     Errors never raise: they leave the tailer at EOF with ``error`` set, to retry later.
@@ -251,6 +272,7 @@ class FileTailer:
         max_line_bytes: int = MAX_LINE_BYTES,
         chunk_size: int = CHUNK_SIZE,
         known: Callable[[Identity], list[FileState]] | None = None,
+        held: Callable[[Identity], str | None] | None = None,
     ) -> None:
         self.path = path
         self.real_path = path  # the file itself when path is a symlink (set on open)
@@ -264,6 +286,7 @@ class FileTailer:
         self.rotations = 0  # switched to another file at the path
         self.truncations = 0  # same file, cut or rewritten: restarted from 0
         self.missing = False  # the path names no file right now
+        self.alias_of = ""  # the path names a file another tailer (of this path) follows
         self.at_eof = False
         self.compressed = False
         self.last_read_bytes = 0
@@ -280,8 +303,9 @@ class FileTailer:
         self._pos = 0  # fd position: offset + bytes buffered or skipped
         self._fp_final = False
         self._head = b""  # the first HEAD_BYTES of the file as read
-        self._head_fp = ""
+        self._head_memo = (-1, "")  # (n, digest of the first n bytes of _head)
         self._known = known
+        self._held = held
         if isinstance(resume, FileState):
             resume = (resume,)
         self._open(resume or (), at_end)
@@ -303,7 +327,7 @@ class FileTailer:
     @property
     def state(self) -> FileState:
         return FileState(
-            self.path, self.dev, self.inode, self.fingerprint, self.offset, self._head_fp
+            self.path, self.dev, self.inode, self.fingerprint, self.offset, self._read_digest()
         )
 
     @property
@@ -407,6 +431,13 @@ class FileTailer:
             return False
         fd, st = opened
         self.missing = False
+        if self._held is not None:
+            other = self._held((st.st_dev, st.st_ino))
+            if other is not None and other != self.path:
+                os.close(fd)
+                self.alias_of = other
+                return False
+        self.alias_of = ""
         self._fd = fd
         self.dev, self.inode = st.st_dev, st.st_ino
         self.real_path = os.path.realpath(self.path)
@@ -432,16 +463,24 @@ class FileTailer:
             self._mark_compressed(st.st_size)
             return
         same_inode = [s for s in resume if (s.dev, s.inode) == (st.st_dev, st.st_ino)]
-        matching = [s for s in same_inode if fingerprint_matches(head, s.fingerprint)]
+        matching = [s for s in same_inode if _holds(head, s)]
+        for s in same_inode:
+            if s not in matching and s.offset > 0 and s.head:
+                # That content is gone from this inode (rewritten, or the inode reused): a
+                # copy of it elsewhere resumes where it was read to.
+                self.cut.append(replace(s, cut=True))
         if matching:
-            # Several can match: a state saved while the first line was incomplete also
-            # matches later ones.  The longest fingerprint is the most recent.
-            saved = max(matching, key=lambda s: _fingerprint_length(s.fingerprint))
+            # Several can match: a state saved while the head was shorter also matches
+            # later ones.  The longest head (then fingerprint) is the most recent.
+            saved = max(
+                matching,
+                key=lambda s: (digest_length(s.head), _fingerprint_length(s.fingerprint)),
+            )
             start = saved.offset
             if start > st.st_size:
-                # Cut short while we were away: if its head is still what we read, what is
-                # left was read already; otherwise it was rewritten: all of it is new.
-                start = st.st_size if self._head_unchanged(saved.head, head) else 0
+                # Cut short while we were away with its head intact: what is left was read
+                # already. (A state from before heads were kept proves too little: all new.)
+                start = st.st_size if saved.head else 0
         elif at_end and not same_inode:
             # (A known inode with another first line was rewritten: all of it is new.)
             start = self._last_line_start(st.st_size)
@@ -489,8 +528,7 @@ class FileTailer:
         if st.st_size < self._pos:
             self._shrunk(st.st_size)
             return True
-        if not self._refresh_fingerprint():
-            # Rewritten in place (same inode, other first line).
+        if self._rewritten():
             self._restart()
             return True
         return st.st_size > self._pos
@@ -499,15 +537,15 @@ class FileTailer:
         size = os.fstat(self._fd).st_size  # type: ignore[arg-type]
         if size < self._pos:
             self._shrunk(size)
-        elif size > self._pos and not self._refresh_fingerprint():
+        elif size > self._pos and self._rewritten():
             self._restart()
 
     def _shrunk(self, size: int) -> None:
         """Same inode, now shorter than our position: copytruncate (emptied, refilled with
         other lines: read it from 0), or cut short in place with its head intact (what is
         left was read: go on from the new end, so nothing is counted twice)."""
-        n = len(self._head)
-        if n and size >= n and os.pread(self._fd, n, 0) == self._head:  # type: ignore[arg-type]
+        n = min(len(self._head), self._pos)
+        if n and size >= n and os.pread(self._fd, n, 0) == self._head[:n]:  # type: ignore[arg-type]
             self.truncations += 1
             start = min(self.offset, size)
             os.lseek(self._fd, start, os.SEEK_SET)  # type: ignore[arg-type]
@@ -516,13 +554,27 @@ class FileTailer:
         else:
             self._restart()
 
-    def _head_unchanged(self, digest: str, head: bytes) -> bool:
-        n = _fingerprint_length(digest)
-        return n > 0 and len(head) >= n and head_digest(head[:n]) == digest
-
     def _set_head(self, head: bytes) -> None:
         self._head = head
-        self._head_fp = head_digest(head)
+        self._head_memo = (-1, "")
+
+    def _read_digest(self) -> str:
+        """The digest of the bytes read so far, up to HEAD_BYTES (see HEAD_BYTES)."""
+        n = min(self.offset, len(self._head))
+        if self._head_memo[0] != n:
+            self._head_memo = (n, head_digest(self._head[:n]))
+        return self._head_memo[1]
+
+    def _rewritten(self) -> bool:
+        """The file no longer starts with the bytes read from it (replaced in place, or cut
+        and refilled past our position between two looks)."""
+        n = min(len(self._head), self._pos)
+        head = os.pread(self._fd, max(n, FINGERPRINT_BYTES), 0)  # type: ignore[arg-type]
+        if head[:n] != self._head[:n] or not fingerprint_matches(head, self.fingerprint):
+            return True
+        if not self._fp_final:
+            self.fingerprint, self._fp_final = fingerprint(head)
+        return False
 
     def _mark_compressed(self, size: int) -> None:
         # Nothing in it is a line: stand at its end so it never holds the windows back.
@@ -542,8 +594,8 @@ class FileTailer:
 
     def _restart(self) -> None:
         self.truncations += 1
-        if len(self._head) >= HEAD_BYTES:  # smaller heads prove too little (HEAD_BYTES)
-            self.cut.append(self.state)
+        if self.offset > 0:
+            self.cut.append(replace(self.state, cut=True))
             del self.cut[:-4]
         os.lseek(self._fd, 0, os.SEEK_SET)  # type: ignore[arg-type]
         self.offset = self._pos = 0
@@ -551,3 +603,11 @@ class FileTailer:
         head = os.pread(self._fd, HEAD_BYTES, 0)  # type: ignore[arg-type]
         self._set_head(head)
         self.fingerprint, self._fp_final = fingerprint(head)
+
+
+def _holds(head: bytes, state: FileState) -> bool:
+    """Does a file starting with ``head`` hold the content ``state`` was read from?  By its
+    head digest; a state from before heads were kept, by its first-line fingerprint."""
+    if state.head:
+        return head_matches(head, state.head)
+    return fingerprint_matches(head, state.fingerprint)
