@@ -150,8 +150,12 @@ def test_kill_9_right_after_a_copytruncate_seen_live(tmp_path: Path) -> None:
         ids.append(log, 4)
         ino = copy.stat().st_ino
         assert wait_for(
-            lambda: rows_in(db(tmp_path)) >= 309
-            and query(db(tmp_path), f"SELECT 1 FROM offsets WHERE inode = {ino} AND offset = {size}")
+            lambda: (
+                rows_in(db(tmp_path)) >= 309
+                and query(
+                    db(tmp_path), f"SELECT 1 FROM offsets WHERE inode = {ino} AND offset = {size}"
+                )
+            )
         ), (rows_in(db(tmp_path)), query(db(tmp_path), "SELECT * FROM offsets"))
     finally:
         proc.send_signal(signal.SIGTERM)
