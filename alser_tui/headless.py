@@ -217,7 +217,12 @@ class HeadlessPrinter:
             f" ({st.lines_per_s:,.0f}/s) parsed {st.parsed:,} rejected {st.rejected:,}"
             f" late {st.late:,}"
             + (f" future {future:,}" if future else "")
-            + f" malformed {st.malformed:,} files {len(st.files)}"
+            + f" malformed {st.malformed:,} files {sum(f.followed for f in st.files)}"
+            + (
+                f" ({idle:,} not followed)"
+                if (idle := sum(not f.followed for f in st.files))
+                else ""
+            )
             + (f" ({len(st.unguarded)} unguarded)" if st.unguarded else "")
             + f" rss {_mb(st.rss)}"
             + ("".join(f" · {clean(t)}" for t in trouble))

@@ -31,6 +31,7 @@ from alser_tui.engine.events import (
 from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
+from alser_tui.engine.sources.fdlimit import FileBudget
 from alser_tui.engine.sources.follower import LiveFollower
 from alser_tui.engine.sources.history import (
     PIECE_BATCH_LINES,
@@ -86,7 +87,10 @@ def _span(seconds: int) -> str:
 
 def current_rss() -> int:
     if _PROC is not None:
-        return int(_PROC.memory_info().rss)
+        try:
+            return int(_PROC.memory_info().rss)
+        except OSError:  # /proc cannot be opened (out of descriptors): the peak will do
+            pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -243,6 +247,8 @@ class Engine:
         saved = self.store.saved_offsets() if self.store and not self.history else []
         first_run = self.store is None or self.store.meta("live_started") is None
         dirs: list[str] = []
+        # Live: the followers of all guards share the open-file limit (raised to the hard one).
+        budget = None if self.history else FileBudget()
         for gi in active_guards(cfg):
             g = cfg.guards[gi]
             runs = [self.runs[pid] for pid in g.parsers if pid in self.runs]
@@ -259,7 +265,7 @@ class Engine:
             if self.history:
                 source: Any = HistoryReader(full)
             else:
-                source = LiveFollower(full, saved, first_run=first_run)
+                source = LiveFollower(full, saved, first_run=first_run, budget=budget)
                 dirs.append(full)
             self.guards.append(_GuardRun(index=gi, config=g, runs=runs, source=source))
         if self.history:
@@ -912,6 +918,13 @@ class Engine:
             if not isinstance(g.source, HistoryReader)
             for f in g.source.files
         ]
+        unfollowed = {
+            p: why for g in self.guards for p, why in getattr(g.source, "unfollowed", {}).items()
+        }
+        files.extend(
+            FileStats(p, 0, 0, 0, note=f"not followed: {why}", followed=False)
+            for p, why in unfollowed.items()
+        )
         if len(self._skew) > 2 * len(files) + 16:  # files gone long ago
             current = {f.path for f in files}
             self._skew = {k: v for k, v in self._skew.items() if k in current}
@@ -945,6 +958,13 @@ class Engine:
             for f in files
             if f.skew is not None
         ]
+        if unfollowed:
+            names = sorted(unfollowed)
+            more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
+            warnings.append(
+                f"files not followed: {len(names):,}, {next(iter(unfollowed.values()))}:"
+                f" {', '.join(names[:3])}{more} (see the sources screen)"
+            )
         for g in self.guards:
             for path in getattr(g.source, "compressed_files", ()):
                 warnings.append(

@@ -63,6 +63,8 @@ class FileStats:
     # A few words beside the name: a connection's peer and counts, "missing", a table's
     # bad rows (source text: show it cleaned).
     note: str = ""
+    # False: matched but not followed (the open-file limit); ``note`` says why.
+    followed: bool = True
 
     @property
     def lag(self) -> int:

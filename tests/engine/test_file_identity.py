@@ -248,3 +248,52 @@ def test_symlink_swapped_onto_a_followed_file_is_not_read_twice(
     run.wait_parsed(35)
     run.stop()
     assert_exactly_once(db(tmp_path), ids.written)
+
+
+# --------------------------------------------------------------------------- out of descriptors
+
+
+def _run_with_nofile(root: Path, soft: int, hard: int, files: int) -> tuple[int, str, int]:
+    """A real run over ``files`` files (one line each, appearing after the start) under
+    RLIMIT_NOFILE (soft, hard): (rows stored, stderr, exit code after SIGTERM)."""
+    import resource
+
+    write_config(root, "logs/*.log")
+    logs = root / "logs"
+    cmd = [sys.executable, "-m", "alser_tui", "-c", str(root / "alser.toml"), "--no-ui"]
+    cmd += ["--tick", "0.2"]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    err = root / "stderr.txt"
+    with err.open("w") as sink:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink, preexec_fn=limit)
+        try:
+            assert wait_started(db(root)), err.read_text()
+            for i in range(files):
+                (logs / f"f{i:04}.log").write_text(f"us,{BASE + 1},A id={i}\n")
+            # Everything that can be read is read; the process is still there to say so.
+            wait_for(lambda: rows_in(db(root)) >= files, timeout=20)
+            assert wait_for(lambda: "not followed" in err.read_text() or rows_in(db(root)) >= files)
+            assert proc.poll() is None, err.read_text()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(20)
+    return rows_in(db(root)), err.read_text(), code
+
+
+def test_out_of_file_descriptors_keeps_running_and_says_which_files(tmp_path: Path) -> None:
+    rows, err, code = _run_with_nofile(tmp_path, 1024, 1024, 1500)
+    assert code == 0, err
+    # What fits is read; the rest is named, with the reason, not silently skipped.
+    assert 800 <= rows < 1500, (rows, err[-2000:])
+    assert f"files not followed: {1500 - rows:,}" in err, err[-2000:]
+    assert "open-file limit" in err
+
+
+def test_the_soft_open_file_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None:
+    rows, err, code = _run_with_nofile(tmp_path, 1024, 4096, 1500)
+    assert code == 0, err
+    assert rows == 1500, err[-2000:]
+    assert "not followed" not in err

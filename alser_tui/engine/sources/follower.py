@@ -11,10 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .fdlimit import FileBudget
 from .tailer import (
     CHUNK_SIZE,
     HEAD_BYTES,
     MAX_LINE_BYTES,
+    OUT_OF_FILES,
     FileState,
     FileTailer,
     Identity,
@@ -54,11 +56,14 @@ class FollowedFile:
     missing: bool
     last_line_at: float = 0.0  # wall clock; 0.0: no line read yet
     alias_of: str = ""  # another name of a file followed under that name
+    out_of_files: bool = False  # cannot be opened for want of a file descriptor
 
     @property
     def note(self) -> str:
         if self.alias_of:
             return f"same file as {self.alias_of} (read there)"
+        if self.out_of_files:
+            return "not open: out of file descriptors (retrying)"
         parts = ["missing (gone from its path)"] if self.missing else []
         if self.overlong:
             parts.append(f"{self.overlong:,} overlong")
@@ -93,6 +98,7 @@ class LiveFollower:
         max_line_bytes: int = MAX_LINE_BYTES,
         chunk_size: int = CHUNK_SIZE,
         batch_bytes: int = BATCH_BYTES,
+        budget: FileBudget | None = None,
     ) -> None:
         self.pattern = pattern
         self.max_line_bytes = max_line_bytes
@@ -131,6 +137,11 @@ class LiveFollower:
         self._fresh: set[Identity] = set()  # added since the last rescan: not pruned yet
         self._gone: set[str] = set()  # paths no longer matched: dropped once drained
         self._turn = 0
+        # Matched files not followed, and why (the open-file limit): said, never silent.
+        self.unfollowed: dict[str, str] = {}
+        self._budget = budget
+        if budget is not None:
+            budget.register(lambda: len(self._tailers))
         self._scan(at_end=first_run)
 
     # ------------------------------------------------------------------ public
@@ -165,14 +176,20 @@ class LiveFollower:
                 continue
             new.append((path, st))
         # Files with a state of their own first: a content found gone from its inode is
-        # then known before any copy of it is looked at, whatever the names' order.
-        new.sort(key=lambda e: (e[1].st_dev, e[1].st_ino) not in self._known.keys() | self._saved)
+        # then known before any copy of it is looked at, whatever the names' order. Then
+        # the most recently written: if descriptors run short, the live files get them.
+        stated = self._known.keys() | self._saved
+        new.sort(key=lambda e: ((e[1].st_dev, e[1].st_ino) not in stated, -e[1].st_mtime))
+        unfollowed: dict[str, str] = {}
         for path, st in new:
             ident = (st.st_dev, st.st_ino)
             if ident in held:
                 # Another name of a file followed (a rename whose old name's tailer has not
                 # finished it yet, a second link): once that tailer lets go, the next rescan
                 # resumes it from _known.
+                continue
+            if self._budget is not None and not self._budget.room():
+                unfollowed[path] = self._budget.reason
                 continue
             resume = self._known.pop(ident, []) + self._saved.pop(ident, [])
             if not resume and not at_end:
@@ -191,7 +208,9 @@ class LiveFollower:
                 held=self._holder,
             )
             self._harvest(tailer)
-            if tailer.compressed:
+            if tailer.out_of_files:
+                unfollowed[path] = "too many open files (out of descriptors)"
+            elif tailer.compressed:
                 tailer.close()
                 self._compressed[path] = ident
             elif tailer.is_open:
@@ -200,6 +219,7 @@ class LiveFollower:
                 self._tailers[path] = tailer
                 self._where[ident] = tailer.real_path
                 held.add(ident)
+        self.unfollowed = unfollowed
         for path in self._tailers:
             if path not in paths:
                 self._gone.add(path)
@@ -317,6 +337,7 @@ class LiveFollower:
                     missing=t.missing,
                     last_line_at=t.last_line_at,
                     alias_of=t.alias_of,
+                    out_of_files=t.out_of_files,
                 )
             )
         return out
@@ -353,7 +374,9 @@ class LiveFollower:
         try:
             with open(path, "rb") as f:
                 head = f.read(HEAD_BYTES)
-        except OSError:
+        except OSError as exc:
+            if exc.errno in OUT_OF_FILES:
+                return None  # cannot tell yet: from 0 could count a copy twice
             return FileState(path, st.st_dev, st.st_ino, "", 0)
         plain = FileState(path, st.st_dev, st.st_ino, fingerprint(head)[0], 0)
         size = st.st_size

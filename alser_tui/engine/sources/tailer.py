@@ -7,6 +7,7 @@ paths (overlong lines).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -230,12 +231,18 @@ class LineSplitter:
         return lines
 
 
-def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
-    """An fd on a regular file, or None.  O_NONBLOCK: a FIFO must never block the engine."""
+# Errors opening a file that say nothing of the file: the process or the system is out of
+# descriptors. The file is there; it is not followed until a descriptor is free.
+OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
+
+
+def _open_regular(path: str) -> tuple[int, os.stat_result] | int:
+    """An fd on a regular file, or the errno why not (0: not a regular file).  O_NONBLOCK: a
+    FIFO must never block the engine."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
+    except OSError as exc:
+        return exc.errno or -1
     try:
         st = os.fstat(fd)
         if stat.S_ISREG(st.st_mode):
@@ -243,7 +250,7 @@ def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
     except OSError:
         pass
     os.close(fd)
-    return None
+    return 0
 
 
 class FileTailer:
@@ -287,6 +294,7 @@ class FileTailer:
         self.truncations = 0  # same file, cut or rewritten: restarted from 0
         self.missing = False  # the path names no file right now
         self.alias_of = ""  # the path names a file another tailer (of this path) follows
+        self.out_of_files = False  # the last open failed for want of a descriptor
         self.at_eof = False
         self.compressed = False
         self.last_read_bytes = 0
@@ -426,9 +434,11 @@ class FileTailer:
 
     def _open(self, resume: Iterable[FileState], at_end: bool) -> bool:
         opened = _open_regular(self.path)
-        if opened is None:
-            self.missing = True
+        if isinstance(opened, int):
+            self.out_of_files = opened in OUT_OF_FILES
+            self.missing = not self.out_of_files
             return False
+        self.out_of_files = False
         fd, st = opened
         self.missing = False
         if self._held is not None:

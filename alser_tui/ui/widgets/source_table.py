@@ -136,7 +136,9 @@ class SourceTable(KeyedTable):
 
     @staticmethod
     def _cells(f: FileStats, rate: float | None, now: float, steady: bool, base: str) -> list[Cell]:
-        if f.kind == "table":  # ids stand in for bytes
+        if not f.followed:  # matched, not open (the note says why): nothing to measure
+            read = size = behind = "–"
+        elif f.kind == "table":  # ids stand in for bytes
             read, size, behind = f"#{f.offset:,}", f"#{f.size:,}", f"{f.lag:,} rows"
         else:
             read, size, behind = size_words(f.offset), size_words(f.size), size_words(f.lag)

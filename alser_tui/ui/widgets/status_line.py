@@ -76,7 +76,10 @@ class StatusLine(Horizontal):
         if st.malformed:
             text.append(f" · malformed {st.malformed:,}")
         if st.mode == "live":
-            text.append(f" · {len(st.files)} files followed")
+            followed = sum(f.followed for f in st.files)
+            text.append(f" · {followed} files followed")
+            if followed < len(st.files):
+                text.append(f" · {len(st.files) - followed:,} not followed (see o)", style="bold")
         else:
             text.append(" · replay" + (" done" if model.finished is not None else ""))
         if not steady:
