@@ -175,11 +175,15 @@ class LiveFollower:
             if self._compressed.get(path) == ident:
                 continue
             new.append((path, st))
+
         # Files with a state of their own first: a content found gone from its inode is
         # then known before any copy of it is looked at, whatever the names' order. Then
         # the most recently written: if descriptors run short, the live files get them.
-        stated = self._known.keys() | self._saved
-        new.sort(key=lambda e: ((e[1].st_dev, e[1].st_ino) not in stated, -e[1].st_mtime))
+        def order(entry: tuple[str, os.stat_result]) -> tuple[bool, float]:
+            ident = (entry[1].st_dev, entry[1].st_ino)
+            return (ident not in self._known and ident not in self._saved, -entry[1].st_mtime)
+
+        new.sort(key=order)
         unfollowed: dict[str, str] = {}
         for path, st in new:
             ident = (st.st_dev, st.st_ino)
