@@ -84,11 +84,12 @@ def top_groups(
     counts: dict[tuple[Any, ...], int], min_amount: float, limit: int
 ) -> tuple[list[tuple[int, tuple[Any, ...]]], int, int]:
     """(top ``limit`` (amount, group) by amount descending then group ascending, total of
-    the groups at or above ``min_amount``, how many they are) — the SQL query's ORDER BY,
-    HAVING and window functions. Python orders str by code point, SQLite's BINARY
-    collation by UTF-8 bytes: the same order (text here is always valid UTF-8)."""
+    every group (the window's whole volume), how many groups are at or above
+    ``min_amount``) — the SQL query's ORDER BY, cut and window functions. Python orders str
+    by code point, SQLite's BINARY collation by UTF-8 bytes: the same order (text here is
+    always valid UTF-8)."""
+    total = sum(counts.values())
     kept = [(-amount, key) for key, amount in counts.items() if amount >= min_amount]
-    total = -sum(neg for neg, _ in kept)
     try:
         top = heapq.nsmallest(limit, kept)
     except TypeError:  # a column holding several storage classes (never in typed rows)

@@ -121,9 +121,9 @@ def run_stats_sql(
 ) -> tuple[list[tuple[Any, dict[str, Any]]], float, int]:
     """(rows as (amount, group), total, groups) in the query's own order.
 
-    Like the declarative form, ``total`` and ``groups`` cover every row at or above
-    ``min_amount`` and ``limit`` (0: none) only cuts what is shown. Done in Python so the
-    query's ORDER BY is kept as written.
+    Like the declarative form, ``total`` sums every row's amount (the window's whole
+    volume), ``groups`` counts the rows at or above ``min_amount``, and ``limit`` (0: none)
+    only cuts what is shown. Done in Python so the query's ORDER BY is kept as written.
     """
     rows: list[tuple[Any, dict[str, Any]]] = []
     total: float = 0
@@ -135,9 +135,9 @@ def run_stats_sql(
         if isinstance(amount, float):
             amount = round(amount, 6)
         try:
+            total += amount
             if amount < min_amount:
                 continue
-            total += amount
         except TypeError:  # a text "amount": shown, never summed
             pass
         groups += 1

@@ -68,7 +68,7 @@ class GroupRow:
 @dataclass(frozen=True, slots=True)
 class Aggregate:
     rows: tuple[GroupRow, ...]
-    total: float
+    total: float  # every group's amount (after ``where``), before min_amount and limit
     groups: int  # how many groups passed min_amount, before the limit
 
 
@@ -414,25 +414,11 @@ class Store:
                 min_amount=p.min_amount, limit=shown_limit(p),
             )  # fmt: skip
             return Aggregate(tuple(GroupRow(a, g) for a, g in found), total_, groups_)
-        names = p.group_by
-        if grouping.eligible(p.aggregate_kind, names, p.stats_sql):
+        if grouping.eligible(p.aggregate_kind, p.group_by, p.stats_sql):
             counted = self._aggregate_counted(con, p, start, end)
             if counted is not None:
                 return counted
-        sql, params = _aggregate_sql(p, start, end)
-        rows: list[GroupRow] = []
-        total: float = 0
-        groups = 0
-        for rec in con.execute(sql, params):
-            amount, total, groups = rec[0], rec[1], rec[2]
-            if isinstance(amount, float):
-                amount = round(amount, 6)
-            rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
-        if isinstance(total, float):
-            total = round(
-                total, 6
-            )  # sums of REAL columns: drop the binary noise (53.815000000000005)
-        return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
+        return sql_aggregate(con, p, start, end)
 
     def _aggregate_counted(
         self, con: sqlite3.Connection, p: ParserConfig, start: int, end: int
@@ -454,10 +440,11 @@ class Store:
     def window_total(
         self, p: ParserConfig, start: int, end: int, con: sqlite3.Connection | None = None
     ) -> float:
-        """The window's total as aggregate() computes it, without building its rows when a
-        plain count says the same (count aggregate, every group shown)."""
+        """The window's total as aggregate() computes it (every group's amount, shown or
+        not), without building its rows when a plain count says the same: a count's groups
+        split the window's rows, so their amounts add up to COUNT(*)."""
         con = con or self.con
-        if p.aggregate_kind == "count" and p.min_amount <= 1 and not getattr(p, "stats_sql", ""):
+        if p.aggregate_kind == "count" and not p.stats_sql:
             sql = f"SELECT COUNT(*) FROM {q(events_table(p.id))} WHERE {window_condition(p)}"
             return con.execute(sql, (start, end)).fetchone()[0]
         return self.aggregate(p, start, end, con).total
@@ -647,28 +634,45 @@ def window_condition(p: ParserConfig) -> str:
     return "ts >= ? AND ts < ?" + (f" AND ({p.where})" if p.where else "")
 
 
+def sql_aggregate(con: sqlite3.Connection, p: ParserConfig, start: int, end: int) -> Aggregate:
+    """aggregate() by SQLite's GROUP BY (sum, no group_by, or too many groups to count in
+    Python). The rows come biggest first, so the ones under min_amount are the tail that
+    is dropped here (at most ``limit`` rows are fetched)."""
+    sql, params = _aggregate_sql(p, start, end)
+    rows: list[GroupRow] = []
+    total: float = 0
+    groups = 0
+    names, least = p.group_by, p.min_amount
+    for rec in con.execute(sql, params):
+        amount, total, groups = rec[0], rec[1], rec[2]
+        if amount < least:
+            break
+        if isinstance(amount, float):
+            amount = round(amount, 6)
+        rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
+    if isinstance(total, float):
+        total = round(total, 6)  # sums of REAL columns: drop the binary noise (53.815000000000005)
+    return Aggregate(rows=tuple(rows), total=total or 0, groups=groups or 0)
+
+
 def _aggregate_sql(p: ParserConfig, start: int, end: int) -> tuple[str, list[Any]]:
     where = window_condition(p)
     table = q(events_table(p.id))
     agg = aggregate_expr(p)
-    params: list[Any] = [start, end, p.min_amount]
     if p.group_by:
         cols = ", ".join(q(g) for g in p.group_by)
-        inner = (
-            f"SELECT {agg} AS _amount, {cols} FROM {table} WHERE {where}"
-            f" GROUP BY {cols} HAVING _amount >= ?"
-        )
+        inner = f"SELECT {agg} AS _amount, {cols} FROM {table} WHERE {where} GROUP BY {cols}"
         order = f"_amount DESC, {cols}"
         select_cols = f", {cols}"
     else:
-        inner = f"SELECT _amount FROM (SELECT {agg} AS _amount FROM {table} WHERE {where}) WHERE _amount >= ?"
+        inner = f"SELECT {agg} AS _amount FROM {table} WHERE {where}"
         order = "_amount DESC"
         select_cols = ""
-    # Window functions see every group before LIMIT applies: total and count come for free.
+    # Window functions see every group before LIMIT applies: the total (every group: the
+    # window's whole volume) and the count of groups at or above min_amount come for free.
+    # No HAVING: a window whose groups are all under min_amount still has its total.
     sql = (
-        f"SELECT _amount, SUM(_amount) OVER (), COUNT(*) OVER (){select_cols}"
-        f" FROM ({inner}) ORDER BY {order}"
+        f"SELECT _amount, SUM(_amount) OVER (), SUM(_amount >= ?) OVER (){select_cols}"
+        f" FROM ({inner}) ORDER BY {order} LIMIT ?"
     )
-    sql += " LIMIT ?"
-    params.append(shown_limit(p))
-    return sql, params
+    return sql, [p.min_amount, start, end, shown_limit(p)]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from alser_tui.engine import grouping
 from alser_tui.engine.config import parse_config
-from alser_tui.engine.store import Aggregate, GroupRow, Store, _aggregate_sql
+from alser_tui.engine.store import Aggregate, Store, sql_aggregate
 
 PARSER: dict[str, Any] = {
     "id": "Ev",
@@ -34,12 +34,7 @@ def _parser(**keys: Any) -> Any:
 
 def _sql_aggregate(store: Store, p: Any, start: int, end: int) -> Aggregate:
     """The query store.aggregate ran before grouping.py (still its fallback)."""
-    sql, params = _aggregate_sql(p, start, end)
-    rows, total, groups = [], 0, 0
-    for rec in store.con.execute(sql, params):
-        amount, total, groups = rec[0], rec[1], rec[2]
-        rows.append(GroupRow(amount=amount, group=dict(zip(p.group_by, rec[3:], strict=True))))
-    return Aggregate(rows=tuple(rows), total=total or 0, groups=groups)
+    return sql_aggregate(store.con, p, start, end)
 
 
 TEXT = st.text(
@@ -124,3 +119,5 @@ def test_mixed_storage_classes_sort_as_sqlite_does() -> None:
     top, total, groups = grouping.top_groups(copy.copy(counts), 2, 10)
     assert top == [(3, ("B",)), (2, (None,)), (2, (1,)), (2, (2.5,)), (2, ("a",)), (2, (b"x",))]
     assert (total, groups) == (13, 6)
+    # The total is every group's, the count only those at or above min_amount.
+    assert grouping.top_groups(counts, 3, 1) == ([(3, ("B",))], 13, 1)

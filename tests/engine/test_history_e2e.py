@@ -151,7 +151,7 @@ def _expected_windows(
         shown = sorted(
             ((a, g) for g, a in amounts.items() if a >= min_amount), key=lambda x: (-x[0], x[1])
         )
-        total = sum(a for a, _ in shown)
+        total = sum(amounts.values())  # every group's, shown or not
         out.append(
             {
                 "start": start,
