@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -77,6 +78,9 @@ def build_argparser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--demo", action="store_true", help="run on generated demo logs (no config needed)"
     )
+    ap.add_argument(
+        "--keep", action="store_true", help="with --demo: keep its temporary folder on exit"
+    )
     ap.add_argument("--version", action="version", version=f"alser-tui {__version__}")
     return ap
 
@@ -122,13 +126,35 @@ def main(argv: list[str] | None = None) -> int:
 
         return convert_main(argv)
     args = build_argparser().parse_args(argv)
+    if not args.demo:
+        return _main(args, None)
+    # The demo's folder goes on every exit (a config error, --check, a stop by signal):
+    # a demo run leaves nothing behind unless asked to.
+    dest = Path(tempfile.mkdtemp(prefix="alser-demo-"))
+    try:
+        return _main(args, dest)
+    finally:
+        _leave_demo_folder(dest, keep=args.keep)
+
+
+def _leave_demo_folder(dest: Path, *, keep: bool) -> None:
+    if keep:
+        sys.stderr.write(f"alser-tui: demo logs kept in {dest}\n")
+        return
+    try:
+        shutil.rmtree(dest)
+    except OSError as exc:
+        sys.stderr.write(f"alser-tui: could not remove the demo folder {dest}: {exc}\n")
+
+
+def _main(args: argparse.Namespace, dest: Path | None) -> int:
+    """The command itself; ``dest``: the demo's folder (with --demo)."""
     err = sys.stderr
     demo_writer = None
     try:
-        if args.demo:
+        if dest is not None:
             from alser_tui.demo import DemoWriter, prepare_demo, write_history
 
-            dest = Path(tempfile.mkdtemp(prefix="alser-demo-"))
             config_path = prepare_demo(dest)
             if args.history:
                 import time
@@ -136,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_history(dest, start_ts=int(time.time()) - 3600, minutes=60, seed=1)
             else:
                 demo_writer = DemoWriter(dest, seed=1)
-            err.write(f"alser-tui: demo logs in {dest}\n")
+            err.write(f"alser-tui: demo logs in {dest} (removed on exit; --keep keeps them)\n")
         else:
             config_path = Path(args.config)
         config = load_config(config_path)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["FAMILIES", "DemoWriter", "Family", "prepare_demo", "write_history"]
+from alser_tui.resources import data_file
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+__all__ = ["FAMILIES", "DemoWriter", "Family", "prepare_demo", "write_history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -756,7 +756,7 @@ def prepare_demo(dest: Path) -> Path:
     for sub in ("logs", "history", "var"):
         (dest / sub).mkdir(parents=True, exist_ok=True)
     config = dest / "alser.toml"
-    shutil.copyfile(CONF_DIR / "demo.toml", config)
+    shutil.copyfile(data_file("conf", "demo.toml"), config)
     for fam in FAMILIES:
         for i in range(fam.files):
             _log_file(dest, fam.name, i).touch()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from textual.theme import Theme
 
+from alser_tui.resources import data_dirs
+
 THEME_ORDER = ("ansi", "dark", "light", "high-contrast")
 DEFAULT_THEME = "ansi"
 
@@ -51,9 +53,8 @@ class ThemeFileError(Exception):
 
 
 def theme_dirs() -> list[Path]:
-    """themes/ beside a source checkout, then a copy shipped as package data."""
-    pkg = Path(__file__).resolve().parent.parent
-    return [pkg.parent / "themes", pkg / "data" / "themes"]
+    """The copy shipped as package data, then themes/ beside a source checkout."""
+    return data_dirs("themes")
 
 
 def read_theme(path: Path) -> Theme:
