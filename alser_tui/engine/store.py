@@ -643,13 +643,17 @@ def sql_aggregate(con: sqlite3.Connection, p: ParserConfig, start: int, end: int
     total: float = 0
     groups = 0
     names, least = p.group_by, p.min_amount
-    for rec in con.execute(sql, params):
-        amount, total, groups = rec[0], rec[1], rec[2]
-        if amount < least:
-            break
-        if isinstance(amount, float):
-            amount = round(amount, 6)
-        rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
+    cur = con.execute(sql, params)
+    try:
+        for rec in cur:
+            amount, total, groups = rec[0], rec[1], rec[2]
+            if amount < least:
+                break
+            if isinstance(amount, float):
+                amount = round(amount, 6)
+            rows.append(GroupRow(amount=amount, group=dict(zip(names, rec[3:], strict=True))))
+    finally:
+        cur.close()  # left early: the statement lets go of its read at once
     if isinstance(total, float):
         total = round(total, 6)  # sums of REAL columns: drop the binary noise (53.815000000000005)
     return Aggregate(rows=tuple(rows), total=total or 0, groups=groups or 0)
