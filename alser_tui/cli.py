@@ -60,7 +60,14 @@ def build_argparser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--tick", type=float, default=0, metavar="N", help="a progress line on stderr every N s"
     )
-    ap.add_argument("--check", action="store_true", help="validate the config and exit (0 or 2)")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the config and exit (0, 2 on errors; a warning per guard without files)",
+    )
+    ap.add_argument(
+        "--strict", action="store_true", help="with --check: exit 1 when there are warnings"
+    )
     ap.add_argument(
         "--list-parsers", action="store_true", help="list the configured parsers and exit"
     )
@@ -175,10 +182,19 @@ def _main(args: argparse.Namespace, dest: Path | None) -> int:
         return _fail(err, str(exc), EXIT_USAGE)
 
     if args.check:
+        from alser_tui.engine.health import config_warnings
+
+        # A guard without files is valid (they may come later) but looks healthy while it
+        # guards nothing: said here, and fatal with --strict.
+        warnings = config_warnings(config)
+        for w in warnings:
+            err.write(f"{config.path}: warning: {w}\n")
+        n = len(warnings)
+        tail = f", {n} warning{'s' if n != 1 else ''}" if n else ""
         err.write(
-            f"{config.path}: ok ({len(config.parsers)} parsers, {len(config.guards)} guards)\n"
+            f"{config.path}: ok ({len(config.parsers)} parsers, {len(config.guards)} guards{tail})\n"
         )
-        return EXIT_OK
+        return EXIT_RUNTIME if warnings and args.strict else EXIT_OK
     if args.list_parsers:
         for p in config.parsers:
             guards = [g.name for g in config.guards if p.id in g.parsers]

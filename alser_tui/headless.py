@@ -14,8 +14,10 @@ from alser_tui.engine.alarms import Alarm
 from alser_tui.engine.config import Config
 from alser_tui.engine.events import (
     AlarmRaised,
+    AlarmResolved,
     Event,
     Finished,
+    SourceNotice,
     Stats,
     UnguardedFiles,
     WindowClosed,
@@ -82,6 +84,10 @@ class HeadlessPrinter:
             self.finished(event)
         elif isinstance(event, UnguardedFiles):
             self.unguarded(event)
+        elif isinstance(event, AlarmResolved):
+            self.resolved(event)
+        elif isinstance(event, SourceNotice):
+            self.notice(event)
 
     # ------------------------------------------------------------------ json
 
@@ -138,7 +144,7 @@ class HeadlessPrinter:
                 "start": a.start,
                 "end": a.end,
             }
-            if a.kind in ("instant", "dropped"):
+            if a.kind in ("instant", "dropped", "silent"):
                 obj["ts"] = a.ts
             obj["text"] = a.text
             self._json(obj)
@@ -150,6 +156,51 @@ class HeadlessPrinter:
             + Text(clean(a.text), style=style)
         )
         self.ring()
+
+    def resolved(self, ev: AlarmResolved) -> None:
+        """A condition alarm (silent) ended."""
+        a = ev.alarm
+        if self.json:
+            self._json(
+                {
+                    "type": "resolved",
+                    "parser": a.parser,
+                    "kind": a.kind,
+                    "group": a.group,
+                    "since": a.ts,
+                    "ts": int(ev.at),
+                    "text": a.text,
+                }
+            )
+            return
+        self.console.print(
+            Text(f"{_fmt_time(ev.at)} [resolved {a.kind}] ", style="bold")
+            + Text(f"{clean(a.text)} (since {_fmt_time(a.ts)})")
+        )
+
+    def notice(self, ev: SourceNotice) -> None:
+        """A guard without a source for a while, a file's clock far off; and their end."""
+        if self.json:
+            items = []
+            for item in ev.items:
+                obj: dict[str, Any] = {
+                    "guard": item.guard,
+                    "source": item.source,
+                    "text": item.text,
+                }
+                if item.skew is not None:
+                    obj["skew"] = item.skew
+                items.append(obj)
+            self._json(
+                {"type": "notice", "kind": ev.kind, "state": ev.state, "text": ev.text,
+                 "items": items}
+            )  # fmt: skip
+            return
+        what = ev.kind if ev.state == "raised" else f"{ev.kind} cleared"
+        names = "; ".join(f"{clean(i.source)}: {clean(i.text)}" for i in ev.items)
+        self.console.print(
+            Text(f"{_fmt_time(time.time())} [{what}] ", style="bold") + Text(f"{ev.text}: {names}")
+        )
 
     def unguarded(self, ev: UnguardedFiles) -> None:
         """Files in the watched directories that no guard covers: the new ones, on one line."""

@@ -13,6 +13,10 @@ THRESHOLD = "threshold"
 ABNORMAL = "abnormal"
 INSTANT = "instant"
 DROPPED = "dropped"
+# A guard's sources stopped delivering (engine/health.py): raised once, firing until the
+# engine resolves it (AlarmResolved), not by windows.
+SILENT = "silent"
+CONDITION_KINDS = (SILENT,)
 
 
 @dataclass(frozen=True, slots=True)

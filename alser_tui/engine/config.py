@@ -63,6 +63,10 @@ DEFAULT_CURRENCY_RATES: dict[str, float] = {
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A guard's default silent_after: ten minutes without a line from a family that delivered
+# is a dead collector or pipe on a central log server, not a quiet hour (set it per guard
+# for the families that do go quiet; 0 turns the alarm off).
+SILENT_AFTER = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +160,9 @@ class GuardConfig:
     max_line: int = ingest.MAX_LINE
     max_connections: int = ingest.MAX_CONNECTIONS
     queue_lines: int = ingest.QUEUE_LINES
+    # Seconds without a line from any of the guard's sources, once they delivered, before
+    # a "silent" alarm (engine/health.py); 0: never.
+    silent_after: float = SILENT_AFTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,6 +426,7 @@ def _parse_guard(file: str, path: str, table: Any, parser_ids: dict[str, int]) -
         name=r.get("name", str, ""),
         **{k: r.get(k, str, "") for k in INGEST_KEYS},
         **ingest.receiver_limits(r),
+        silent_after=r.number("silent_after", SILENT_AFTER, minimum=0),
     )
     g = ingest.check_guard(r, g)
     for key in ("tail_glob", "history_glob"):

@@ -28,6 +28,7 @@ from alser_tui.engine.events import (
     UnguardedFiles,
     WindowClosed,
 )
+from alser_tui.engine.health import HealthMonitor, skew_text, skew_verdict
 from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
@@ -74,15 +75,6 @@ RETRY_MIN, RETRY_MAX = 0.05, 2.0
 def _source_error(source: Any) -> str:
     """The receivers' and table sources' last trouble ("" when none or for files)."""
     return str(getattr(source, "last_error", "") or "")
-
-
-def _span(seconds: int) -> str:
-    s = abs(seconds)
-    if s >= 86400:
-        return f"{s / 86400:.1f} d"
-    if s >= 3600:
-        return f"{s / 3600:.1f} h"
-    return f"{s // 60} min"
 
 
 def current_rss() -> int:
@@ -202,6 +194,7 @@ class Engine:
         self.store_error = ""
         self._retry_at = 0.0
         self._backoff = 0.0
+        self.health: HealthMonitor | None = None  # live: no source, silent, skew
 
     # ------------------------------------------------------------------ wiring
 
@@ -322,6 +315,13 @@ class Engine:
                 [str(cfg.resolve(p)) for g in gcs for p in (g.tail_glob, g.history_glob) if p],
                 cfg.engine.glob_interval,
             )
+            self.health = HealthMonitor(
+                self.guards,
+                store=self.store,
+                now=self.clock(),
+                skew_tolerance=self.skew_tolerance,
+                skew_samples=SKEW_SAMPLES,
+            )
 
     def _plan_work(self, g: _GuardRun) -> None:
         """Hand a guard's history files to the workers: in time slices where its parsers
@@ -421,6 +421,9 @@ class Engine:
                     if self.unguarded is not None and self.unguarded.due():
                         self.check_unguarded()
                 if time.monotonic() - last_stats >= self.stats_interval:
+                    if self.health is not None:
+                        for event in self.health.check(self.clock(), self._skew):
+                            self.emit(event)
                     self.emit(self.stats())
                     last_stats = time.monotonic()
                 if n == 0 and (not self.history or self._pending is not None):
@@ -435,6 +438,8 @@ class Engine:
             self._finish_indexing()
         finally:
             final = self.stats()
+            if self.health is not None and self.store is not None:
+                self.health.save(self.clock(), force=True)
             self._stop_sources()
             if not self.keep_open:
                 self.close()
@@ -545,6 +550,8 @@ class Engine:
                 if res.last_ts is not None:
                     self._note_progress(g, path, res, now, lag_of)
                 results.append(res)
+            if got and self.health is not None:
+                self.health.delivered(g, now)
             # (Fewer lines than asked can also mean the byte budget of a batch of long lines.)
             g.caught_up = got < budget and bool(getattr(g.source, "at_eof", True))
             total += got
@@ -624,13 +631,8 @@ class Engine:
 
     def skew_of(self, path: str) -> int | None:
         """How far a file's line times run from the clock, if consistently beyond tolerance."""
-        samples = self._skew.get(path)
-        if samples is None or len(samples) < SKEW_SAMPLES:
-            return None
-        tol = self.skew_tolerance
-        if min(samples) > tol or max(samples) < -tol:
-            return sorted(samples)[len(samples) // 2]
-        return None
+        verdict = skew_verdict(self._skew.get(path), self.skew_tolerance, SKEW_SAMPLES)
+        return None if verdict is None or isinstance(verdict, bool) else verdict
 
     def _apply(self, results: list[ChunkResult], states: list[FileState]) -> None:
         """Store parsed rows with the offsets that produced them (and the alarms they raise
@@ -952,12 +954,9 @@ class Engine:
                 )
         # A database that is down, a spool that cannot be written: shown, never fatal.
         errors.extend(e for g in self.guards if (e := _source_error(g.source)))
-        warnings = [
-            f"{f.path}: line times {_span(f.skew)} {'ahead of' if f.skew > 0 else 'behind'}"
-            " the clock (is that server's clock wrong?)"
-            for f in files
-            if f.skew is not None
-        ]
+        warnings = [f"{f.path}: {skew_text(f.skew)}" for f in files if f.skew is not None]
+        if self.health is not None:
+            warnings.extend(self.health.warnings())
         if unfollowed:
             names = sorted(unfollowed)
             more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
@@ -986,6 +985,7 @@ class Engine:
             errors=tuple(errors),
             unguarded=self.unguarded.files if self.unguarded is not None else (),
             warnings=tuple(warnings),
+            guards=self.health.snapshot() if self.health is not None else (),
         )
 
     # ------------------------------------------------------------------ queries (any thread)

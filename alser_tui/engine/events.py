@@ -73,6 +73,22 @@ class FileStats:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardHealth:
+    """One live guard's health (engine/health.py): ``state`` ok, ``no source`` or
+    ``silent``, and ``reason`` in words ("logs/app.*.log: folder /x does not exist")."""
+
+    index: int
+    name: str
+    parsers: tuple[str, ...]
+    source: str  # tail_glob, listen URL or dsn#tables, as the config has it
+    state: str = "ok"
+    reason: str = ""
+    silent: bool = False  # its silent alarm fires (also while it has no source)
+    last_line: float = 0.0  # engine clock; 0.0: no line yet (this run or the last)
+    paths: tuple[str, ...] = ()  # its sources now (files, connections, tables)
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """A snapshot of counters; emitted about once a second and at the end."""
 
@@ -92,6 +108,8 @@ class Stats:
     unguarded: tuple[str, ...] = field(default_factory=tuple)
     # Not errors, worth a look: clock skew of a source, compressed files a glob matches.
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # Every live guard's health (engine/health.py): no source, silent.
+    guards: tuple[GuardHealth, ...] = field(default_factory=tuple)
 
     @property
     def parsed(self) -> int:
@@ -124,4 +142,37 @@ class UnguardedFiles:
     first: bool = False
 
 
-Event = WindowClosed | AlarmRaised | Stats | Finished | UnguardedFiles
+@dataclass(frozen=True, slots=True)
+class AlarmResolved:
+    """A condition alarm (kind ``silent``) ended at ``at``; ``alarm`` is the one raised."""
+
+    alarm: Alarm
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProblem:
+    """One item of a SourceNotice: a guard's source (its glob, or a file's path) and what
+    is the matter with it (source text: show it cleaned)."""
+
+    guard: str
+    source: str
+    text: str
+    skew: int | None = None  # skew: seconds the line times run from the clock
+
+
+@dataclass(frozen=True, slots=True)
+class SourceNotice:
+    """Not an alarm, worth telling the channels: ``kind`` ``no_source`` (guards without a
+    source for a while) or ``skew`` (files whose line times are far from the clock);
+    ``state`` ``raised`` (began) or ``cleared`` (ended)."""
+
+    kind: str
+    state: str
+    text: str
+    items: tuple[SourceProblem, ...]
+
+
+Event = (
+    WindowClosed | AlarmRaised | Stats | Finished | UnguardedFiles | AlarmResolved | SourceNotice
+)

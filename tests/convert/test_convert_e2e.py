@@ -43,7 +43,8 @@ def test_sample_converts_and_passes_check(
     toml_text, notes = convert(tmp_path, sample(), capsys)
     (tmp_path / "alser.toml").write_text(toml_text)
     assert main(["-c", str(tmp_path / "alser.toml"), "--check"]) == 0
-    assert "ok (2 parsers, 2 guards)" in capsys.readouterr().err
+    # (Valid, with a warning per guard whose folders do not exist on this machine.)
+    assert "ok (2 parsers, 2 guards" in capsys.readouterr().err
     # The one thing the sample gets wrong: a guard names a parser that does not exist.
     assert "parser 'Orders' is not defined" in notes
     assert notes.count("\n  - ") == 1, notes

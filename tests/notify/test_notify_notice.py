@@ -310,7 +310,7 @@ def test_route_kind_notice_is_valid_and_bad_kinds_name_it(tmp_path: Path) -> Non
     assert cfg.delivery.route("PhpError", "threshold", 5) == ()
     with pytest.raises(ConfigError) as err:
         make_config(tmp_path, ok + '[[routes]]\nkind = ["notices"]\nchannels = ["h"]\n')
-    assert err.value.key == "routes[0].kind[0]" and "dropped, notice" in err.value.problem
+    assert err.value.key == "routes[0].kind[0]" and "dropped, silent, notice" in err.value.problem
     with pytest.raises(ConfigError) as err:
         make_config(tmp_path, ok + "[delivery]\nunguarded_notices = 1\n")
     assert err.value.key == "delivery.unguarded_notices"

@@ -35,15 +35,21 @@ of hours. A short example::
 
     [[routes]]
     parser = "PhpError"         # a parser id or a list; absent: any
-    kind = ["threshold"]        # threshold | abnormal | instant | dropped | notice
+    kind = ["threshold"]        # threshold | abnormal | instant | dropped | silent | notice
     min_severity = 10
     channels = ["ops", "mail"]
     continue = false            # true: later routes may add channels
 
-Notices (kind "notice": an unguarded file appeared) have no parser and severity 0, so only
-routes without ``parser`` and ``min_severity`` (or with ``kind = "notice"``) take them;
-otherwise they go to ``default_channels``. They wait out quiet hours and join a digest
-channel's next digest, but have no lifecycle (never firing, never resolved).
+Notices (kind "notice": an unguarded file appeared, a guard has had no source for a while,
+a file's clock is far off) have no parser and severity 0, so only routes without ``parser``
+and ``min_severity`` (or with ``kind = "notice"``) take them; otherwise they go to
+``default_channels``. They wait out quiet hours and join a digest channel's next digest, but
+have no lifecycle: a ``no_source`` or ``skew`` notice is sent once, and a second notice says
+when it cleared (whatever ``send_resolved`` says: it is not an alarm's resolution).
+
+A ``silent`` alarm (a guard's sources stopped delivering, engine/health.py) is routed like
+any alarm, with its guard's first parser and the severity of that parser's least threshold
+alarm; it fires until the next line, which resolves it (sent where ``send_resolved``).
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from alser_tui.engine.config import ConfigError, _hint, _Reader
 
 TOP_KEYS = ("delivery", "channels", "routes")
 CHANNEL_TYPES = ("email", "irc", "webhook", "exec", "desktop", "bell")
-ALARM_KINDS = ("threshold", "abnormal", "instant", "dropped")
+ALARM_KINDS = ("threshold", "abnormal", "instant", "dropped", "silent")
 # What a route may select: the alarm kinds and notices (not alarms: no lifecycle).
 ROUTE_KINDS = (*ALARM_KINDS, "notice")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from alser_tui.engine.alarms import DROPPED, INSTANT, Alarm
+from alser_tui.engine.alarms import CONDITION_KINDS, DROPPED, INSTANT, Alarm
 from alser_tui.engine.notify.config import DeliveryConfig
 from alser_tui.engine.notify.db import DeliveryDB
 
@@ -366,10 +366,19 @@ class Lifecycle:
                 if missed(st) >= after:
                     self._drop(st.key)
                     done.append(st)
+            elif st.kind in CONDITION_KINDS:
+                continue  # fires until the engine says it ended (resolve())
             elif st.last_sent is None or now_event - st.last_sent >= realert:
                 # One-shot kinds are remembered only for their realert time.
                 self._drop(st.key)
         return done
 
+    def resolve(self, key: str) -> AlertState | None:
+        """A condition alarm (silent) ended: forget it; its state, if it was firing."""
+        st = self.alerts.get(key)
+        if st is not None:
+            self._drop(key)
+        return st
+
     def firing(self) -> list[AlertState]:
-        return [st for st in self.alerts.values() if st.kind in WINDOW_KINDS]
+        return [st for st in self.alerts.values() if st.kind in WINDOW_KINDS + CONDITION_KINDS]

@@ -19,12 +19,15 @@ from alser_tui.engine.alarms import ABNORMAL, THRESHOLD, Alarm
 from alser_tui.engine.config import Config
 from alser_tui.engine.events import (
     AlarmRaised,
+    AlarmResolved,
     Event,
     Finished,
+    SourceNotice,
     Stats,
     UnguardedFiles,
     WindowClosed,
 )
+from alser_tui.engine.health import notice_text
 from alser_tui.engine.notify.base import Sender
 from alser_tui.engine.notify.config import (
     BellConfig,
@@ -58,6 +61,7 @@ from alser_tui.engine.notify.render import (
     UNGUARDED,
     alarm_message,
     resolved_message,
+    source_notice,
     unguarded_notice,
 )
 
@@ -281,6 +285,12 @@ class Delivery:
             self.end_catch_up()
         elif isinstance(event, UnguardedFiles):
             self._unguarded(event)
+        elif isinstance(event, AlarmResolved):
+            st = self.lifecycle.resolve(alarm_key(event.alarm))
+            if st is not None:
+                self._resolved([st])
+        elif isinstance(event, SourceNotice):
+            self._source_notice(event)
 
     def end_catch_up(self) -> None:
         self.catching_up = False
@@ -349,6 +359,46 @@ class Delivery:
                 "INSERT OR IGNORE INTO notices_seen (topic, item, created) VALUES (?, ?, ?)",
                 [(UNGUARDED, p, now) for p in ev.new],
             )
+
+    def _source_notice(self, ev: SourceNotice) -> None:
+        """A guard without a source, a file's clock far off (engine/health.py): told once,
+        and once more when it cleared; what was told is kept per item in notices_seen, so
+        a restart that raises it again repeats nothing."""
+        if self.replay:
+            return
+        channels = tuple(c for c in self.dc.route("", NOTICE, 0) if c in self.channels)
+        if not channels:
+            return
+        known = {
+            r["item"]
+            for r in self.db.query("SELECT item FROM notices_seen WHERE topic = ?", (ev.kind,))
+        }
+        raised = ev.state == "raised"
+        items = [i for i in ev.items if (i.source in known) != raised]
+        if not items:
+            return
+        now = self.clock()
+        self.counts["notices"] += 1
+        if ev.kind == "skew":
+            lines = [f"{i.source} ({i.guard}): {i.text}" for i in items]
+        else:
+            lines = [f"{i.guard}: {i.source}: {i.text}" for i in items]
+        text = notice_text(ev.kind, ev.state, len(items))
+        message = source_notice(ev.kind, ev.state, text, lines, now)
+        for name in channels:
+            self._deliver(name, message, 0, now, notice=True)
+        # Recorded after the outbox has it: a crash in between repeats a notice, never loses one.
+        with self.db.tx() as con:
+            if raised:
+                con.executemany(
+                    "INSERT OR IGNORE INTO notices_seen (topic, item, created) VALUES (?, ?, ?)",
+                    [(ev.kind, i.source, now) for i in items],
+                )
+            else:
+                con.executemany(
+                    "DELETE FROM notices_seen WHERE topic = ? AND item = ?",
+                    [(ev.kind, i.source) for i in items],
+                )
 
     def _deliver(
         self,

@@ -70,6 +70,12 @@ def unguarded_notice(
     )
 
 
+def source_notice(topic: str, state: str, text: str, items: list[str], ts: float) -> dict[str, Any]:
+    """A guard without a source (topic ``no_source``) or a file with a far-off clock
+    (``skew``): ``state`` raised, or cleared (reason "resolved")."""
+    return notice_message(topic, text, items, ts, reason="new" if state == "raised" else "resolved")
+
+
 def digest(items: list[dict[str, Any]], reason: str) -> dict[str, Any]:
     """Many alarm / resolved / notice messages -> one digest: a line per group, worst first."""
     groups: dict[str, dict[str, Any]] = {}
