@@ -75,7 +75,7 @@ class FileStats:
 @dataclass(frozen=True, slots=True)
 class GuardHealth:
     """One live guard's health (engine/health.py): ``state`` ok, ``no source`` or
-    ``silent``, and ``reason`` in words ("logs/app.*.log: folder /x does not exist")."""
+    ``silent``, and ``reason`` in words ("folder /x does not exist", "no line for 12 min")."""
 
     index: int
     name: str

@@ -355,7 +355,13 @@ class HealthMonitor:
 
     def warnings(self) -> list[str]:
         """For the stats, by guard (the printer keys warnings by their text up to ": ")."""
-        return [f"guard {h.name}: {h.state}: {h.reason}" for h in self._snapshot if h.reason]
+        out = []
+        for h in self._snapshot:
+            if h.state == NO_SOURCE:
+                out.append(f"guard {h.name}: no source: {h.source}: {h.reason}")
+            elif h.state == SILENT_STATE:
+                out.append(f"guard {h.name}: silent: {h.reason} from {h.source}")
+        return out
 
     def firing(self) -> Iterable[Alarm]:
         return self._silent.values()
@@ -367,9 +373,9 @@ def _health(
     cfg: GuardConfig = g.config
     source = source_of(cfg)
     if missing:
-        state, reason = NO_SOURCE, f"{source}: {missing}"
+        state, reason = NO_SOURCE, missing
     elif silent_for:
-        state, reason = SILENT_STATE, f"no line for {span(silent_for)} from {source}"
+        state, reason = SILENT_STATE, f"no line for {span(silent_for)}"
     else:
         state, reason = OK, ""
     return GuardHealth(

@@ -14,13 +14,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from alser_tui.engine.alarms import ABNORMAL, DROPPED, INSTANT, THRESHOLD, Alarm, RowMarks
+from alser_tui.engine.alarms import (
+    ABNORMAL,
+    CONDITION_KINDS,
+    DROPPED,
+    INSTANT,
+    THRESHOLD,
+    Alarm,
+    RowMarks,
+)
 from alser_tui.engine.config import Config, ParserConfig
 from alser_tui.engine.events import (
     AlarmRaised,
+    AlarmResolved,
     Event,
     FileStats,
     Finished,
+    GuardHealth,
     ShownRow,
     Stats,
     WindowClosed,
@@ -43,6 +53,8 @@ RATE_SPAN = 5.0  # seconds (monotonic) of Stats snapshots a source's lines/s is 
 
 
 class ParserState(StrEnum):
+    NO_SOURCE = "no source"  # a guard feeding it has no file (engine/health.py)
+    SILENT = "silent"  # a guard feeding it stopped delivering
     QUIET = "quiet"
     OVER = "over threshold"
     ABNORMAL = "abnormal"
@@ -53,6 +65,8 @@ class ParserState(StrEnum):
 
 # Symbol and word: a state is never told by colour alone.
 STATE_MARKS: dict[ParserState, str] = {
+    ParserState.NO_SOURCE: "∅ no source",
+    ParserState.SILENT: "◌ silent",
     ParserState.ABNORMAL: "▲ abnormal",
     ParserState.OVER: "● over",
     ParserState.INSTANT: "! instant",
@@ -69,6 +83,7 @@ class AlarmEntry:
     acked: bool = False
     key: str = ""  # the delivery's identity (parser, kind, group): acks are per key
     silenced: int = 0  # the id of the silence that hushes it, 0: none
+    resolved: bool = False  # a condition alarm (silent) the engine said ended
 
 
 @dataclass(slots=True)
@@ -156,6 +171,7 @@ class ConsoleModel:
         self.silences: list[Silence] = []
         self.acked_keys: set[str] = set()
         self.notifiers = Notifiers()
+        self.guards: tuple[GuardHealth, ...] = ()  # live guards' health, from the stats
 
     # ------------------------------------------------------------------ feeding
 
@@ -173,6 +189,8 @@ class ConsoleModel:
         elif isinstance(event, Finished):
             self.finished = event
             self._stats(event.stats, final=True)
+        elif isinstance(event, AlarmResolved):
+            self._resolved(event.alarm)
         return 0
 
     def _window(self, ev: WindowClosed) -> None:
@@ -214,8 +232,20 @@ class ConsoleModel:
         self.dirty.update(("alarms", "parsers"))
         return entry
 
+    def _resolved(self, alarm: Alarm) -> None:
+        from alser_tui.engine.notify.lifecycle import alarm_key
+
+        key = alarm_key(alarm)
+        for e in self.alarms:
+            if e.key == key:
+                e.resolved = True
+        self.dirty.update(("alarms", "parsers"))
+
     def _stats(self, st: Stats, final: bool = False) -> None:
         self.stats = st
+        if st.guards != self.guards:
+            self.guards = st.guards
+            self.dirty.add("alarms")  # the strip and the view state say it too
         for pid, ps in st.parsers.items():
             v = self.parsers.get(pid)
             if v is None:
@@ -269,6 +299,11 @@ class ConsoleModel:
         """Alarms raised by each parser's newest closed window, or after it (instants)."""
         out = []
         for e in self.alarms:
+            if e.alarm.kind in CONDITION_KINDS:
+                # Not a window's: it fires until the engine resolves it.
+                if not e.resolved:
+                    out.append(e)
+                continue
             v = self.parsers.get(e.alarm.parser)
             last = v.last_window if v is not None else None
             if last is None or e.alarm.start >= last.start:
@@ -355,10 +390,30 @@ class ConsoleModel:
 
     # ------------------------------------------------------------------ parsers
 
+    def troubled_guards(self) -> tuple[list[GuardHealth], list[GuardHealth]]:
+        """(guards without a source, guards gone silent that have one)."""
+        missing = [g for g in self.guards if g.state == "no source"]
+        silent = [g for g in self.guards if g.state == "silent"]
+        return missing, silent
+
+    def source_state(self, parser_id: str) -> ParserState | None:
+        """What the guards feeding a parser say, the worst of them; None: all well."""
+        states = {g.state for g in self.guards if parser_id in g.parsers}
+        if "no source" in states:
+            return ParserState.NO_SOURCE
+        if "silent" in states:
+            return ParserState.SILENT
+        return None
+
     def state_of(self, parser_id: str) -> ParserState:
         v = self.parsers[parser_id]
         if not v.config.enabled:
             return ParserState.OFF
+        source = self.source_state(parser_id)
+        if source is not None:
+            # Before the alarm states: without lines, "quiet" (or an old window's marks)
+            # would be a false green.
+            return source
         w = v.last_window
         if w is not None and any(r.marks.abnormal for r in w.rows):
             return ParserState.ABNORMAL
@@ -406,6 +461,21 @@ class ConsoleModel:
 
 def _last_start(v: ParserView) -> int:
     return v.last_window.start if v.last_window is not None else -1
+
+
+def guard_words(n: int) -> str:
+    return f"{n} guard{'s' if n != 1 else ''}"
+
+
+def source_trouble(model: ConsoleModel) -> str:
+    """'1 guard without a source · 2 silent' for the top bar and the status line; ''."""
+    missing, silent = model.troubled_guards()
+    parts = []
+    if missing:
+        parts.append(f"∅ {guard_words(len(missing))} without a source")
+    if silent:
+        parts.append(f"◌ {len(silent)} silent")
+    return " · ".join(parts)
 
 
 def alarm_kind_word(kind: str) -> str:

@@ -113,7 +113,7 @@ def test_silent_only_after_a_line_and_only_when_no_file_delivers(root: Path) -> 
         st = e.stats()
         (app,) = [g for g in st.guards if g.name == "app"]
         assert app.state == "silent" and app.silent and app.parsers == ("Ev",)
-        assert app.reason == "no line for 31 s from logs/app.*.log"
+        assert app.reason == "no line for 31 s"
         assert "guard app: silent: no line for 31 s from logs/app.*.log" in st.warnings
         clock.now += 5
         write(root, "app.1.log", int(clock.now))
@@ -160,7 +160,8 @@ def test_no_source_is_shown_at_once_and_noticed_once_it_lasts(root: Path) -> Non
         st = e.stats()
         (gone,) = [g for g in st.guards if g.name == "gone"]
         assert gone.state == "no source"
-        assert gone.reason == f"nowhere/x.*.log: folder {root / 'nowhere'} does not exist"
+        assert gone.reason == f"folder {root / 'nowhere'} does not exist"
+        assert f"guard gone: no source: nowhere/x.*.log: {gone.reason}" in e.stats().warnings
         clock.now += 59
         assert check(e, clock) == []
         clock.now += 1
@@ -173,9 +174,7 @@ def test_no_source_is_shown_at_once_and_noticed_once_it_lasts(root: Path) -> Non
         (root / "nowhere").mkdir()
         clock.now += 5
         assert check(e, clock) == []  # still none: "matches no file" now, no second notice
-        assert [g.reason for g in e.stats().guards if g.name == "gone"] == [
-            "nowhere/x.*.log: matches no file"
-        ]
+        assert [g.reason for g in e.stats().guards if g.name == "gone"] == ["matches no file"]
         (root / "nowhere" / "x.1.log").touch()
         assert e.health is not None
         for g in e.guards:

@@ -84,6 +84,25 @@ name = "cls"
 path = "class"
 """
 
+# A third guard whose folder does not exist (it feeds Error too), for the source-health
+# tests; with_health() also gives the php guard a short silent_after.
+GONE_GUARD = """
+[[guards]]
+name = "gone"
+tail_glob = "nowhere/x.*.log"
+parsers = ["Error"]
+"""
+
+
+def with_health(extra: str = "", silent_after: int | None = None) -> str:
+    text = CONFIG
+    if silent_after is not None:
+        text = text.replace(
+            'parsers = ["PhpError"]\n', f'parsers = ["PhpError"]\nsilent_after = {silent_after}\n'
+        )
+    return text + extra
+
+
 HOSTILE_MSG = "\x1b[31mred\x1b[0m [bold red]x[/] \x07bell"
 
 

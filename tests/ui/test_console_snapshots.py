@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console_support import T0, Root, php, settle, wait_for
+from console_support import GONE_GUARD, T0, Root, php, rows_of, settle, wait_for, with_health
 from textual.pilot import Pilot
 
 from alser_tui.ui.screens.drill import DrillScreen
@@ -15,6 +15,7 @@ from alser_tui.ui.screens.silence import SilencePicker
 from alser_tui.ui.screens.silences import SilencesScreen
 from alser_tui.ui.screens.sources import SourcesScreen
 from alser_tui.ui.widgets.alarm_list import AlarmList
+from alser_tui.ui.widgets.parser_list import ParserList
 
 WALL = 1_900_000_000.0
 
@@ -126,3 +127,55 @@ def test_sources(snap_compare: Any, root: Root) -> None:
 
     app = root.app(clock=lambda: float(T0 + 1), stats_interval=0.05, wall_clock=wall)
     assert snap_compare(app, terminal_size=(80, 24), run_before=steps)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _sources_down(pilot: Pilot[Any], root: Root, clock: Clock) -> None:
+    """A live run: the php guard read 3 lines, then nothing for 31 s (silent); the gone
+    guard's folder does not exist (no source)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model.opened)
+    root.append("php.1.log", [php("us", T0 + 1, "A")] * 3)
+    await wait_for(pilot, lambda: app.model.parsers["PhpError"].parsed == 3)
+    clock.now += 31
+    # The parser list and the alarm list repaint once a second: wait for both to say it.
+    parsers, alarms = app.main.query_one(ParserList), app.main.query_one(AlarmList)
+    await wait_for(pilot, lambda: [r[-1] for r in rows_of(parsers)] == ["◌sil", "∅src"])
+    await wait_for(pilot, lambda: len(rows_of(alarms)) == 1)
+    await pilot.pause()
+
+
+def _down_app(root: Root) -> tuple[Any, Clock]:
+    root.config_path.write_text(with_health(GONE_GUARD, silent_after=30), encoding="utf-8")
+    clock = Clock(float(T0 + 1))
+    return root.app(clock=clock, stats_interval=0.05, wall_clock=wall), clock
+
+
+def test_main_screen_sources_down(snap_compare: Any, root: Root) -> None:
+    """80x24: the parser states, the top bar, the strip and the status line say it."""
+    app, clock = _down_app(root)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await _sources_down(pilot, root, clock)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps)
+
+
+def test_sources_down(snap_compare: Any, root: Root) -> None:
+    """The Sources screen: the guard without a source first, the silent file's note."""
+    app, clock = _down_app(root)
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await _sources_down(pilot, root, clock)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, SourcesScreen))
+        await pilot.pause(0.5)
+
+    assert snap_compare(app, terminal_size=(100, 24), run_before=steps)

@@ -13,7 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 
-from alser_tui.ui.model import ConsoleModel, MarkedRow
+from alser_tui.engine.alarms import CONDITION_KINDS
+from alser_tui.ui.model import ConsoleModel, MarkedRow, source_trouble
 from alser_tui.ui.query import FIRST_PAGE, Scope, build_scope, fetch_events
 from alser_tui.ui.text import clock, group_key
 from alser_tui.ui.widgets.alarm_list import AlarmList
@@ -174,6 +175,8 @@ class MainScreen(Screen[None]):
         elif self.alser.history:
             done = " · end" if self.model.finished is not None else ""
             bar.show_view(f"REPLAY{done}", "live")
+        elif trouble := source_trouble(self.model):
+            bar.show_view(f"LIVE · {trouble}", "trouble")  # never a green LIVE then
         else:
             bar.show_view("LIVE", "live")
 
@@ -456,6 +459,9 @@ class MainScreen(Screen[None]):
             return
         a = entry.alarm
         p = self.model.parsers[a.parser].config
+        if a.kind in CONDITION_KINDS:  # its group names the guard, no column
+            self.alser.ask_silence(a.parser, dict(a.group))
+            return
         self.alser.ask_silence(a.parser, {k: a.group[k] for k in p.group_by if k in a.group})
 
     @on(AlarmList.Open)
@@ -464,6 +470,10 @@ class MainScreen(Screen[None]):
         if entry is None or entry.alarm.parser not in self.model.parsers:
             return
         a = entry.alarm
+        if a.kind in CONDITION_KINDS:
+            # A silent guard has no window to show: its sources do (last line, note).
+            self.alser.action_sources()
+            return
         p = self.model.parsers[a.parser].config
         # Instant alarms carry the whole row: keep the fields the table groups by.
         group = {k: a.group[k] for k in p.group_by if k in a.group}

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
+from alser_tui.ui.model import source_trouble
 from alser_tui.ui.text import log_text, show
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.key_bar import KeyBar
@@ -79,7 +80,12 @@ class SourcesScreen(Screen[None]):
         files = st.files if st is not None else ()
         steady = self.alser.steady
         self.query_one(SourceTable).show(
-            files, model.source_rates, model.clock(), steady=steady, base=base
+            files,
+            model.source_rates,
+            model.clock(),
+            steady=steady,
+            base=base,
+            guards=model.guards,
         )
         unguarded = st.unguarded if st is not None else ()
         table = self.query_one(UnguardedTable)
@@ -106,6 +112,8 @@ class SourcesScreen(Screen[None]):
             return "replay: the history files are read once; nothing is followed live"
         behind = sum(f.lag for f in st.files if f.kind != "table")
         parts = [plural(len(st.files), "source"), f"{size_words(behind)} behind"]
+        if trouble := source_trouble(model):
+            parts.append(trouble)
         if st.catching_up:
             parts.append("catching up")
         return " · ".join(parts)

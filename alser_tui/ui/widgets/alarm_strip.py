@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from alser_tui.ui.model import ConsoleModel
+from alser_tui.ui.model import ConsoleModel, guard_words
 from alser_tui.ui.text import clock, css_beside, log_text, show
 
 
@@ -15,10 +15,15 @@ class AlarmStrip(Static):
     def show(self, model: ConsoleModel, muted: bool) -> None:
         firing = model.firing()
         unacked = model.unacked()
+        missing, _silent = model.troubled_guards()
         text = Text()
         if firing:
             text.append(f"● {len(firing)} firing")
-        else:
+        if missing:
+            # No alarm can come from a guard that reads nothing: never "nothing firing" then.
+            text.append(" · " if firing else "")
+            text.append(f"∅ {guard_words(len(missing))} without a source")
+        if not firing and not missing:
             text.append("○ nothing firing")
         text.append(f" ({unacked} unacked)" if unacked else " (all acked)" if model.alarms else "")
         silences = len(model.active_silences())
@@ -31,6 +36,6 @@ class AlarmStrip(Static):
             text.append(f" {clock(last.ts)}")
         if muted:
             text.append(" · bell muted")
-        self.set_class(bool(firing), "-firing")
+        self.set_class(bool(firing or missing), "-firing")
         self.set_class(bool(unacked) and not firing, "-unacked")
         show(self, text)

@@ -16,6 +16,8 @@ TREND_WIDTH = 12
 TITLE_WIDTH = 16
 # Narrow layouts keep a word per state, shorter.
 SHORT_MARKS: dict[ParserState, str] = {
+    ParserState.NO_SOURCE: "∅src",
+    ParserState.SILENT: "◌sil",
     ParserState.ABNORMAL: "▲abn",
     ParserState.OVER: "●over",
     ParserState.INSTANT: "!inst",
@@ -86,7 +88,12 @@ class ParserList(KeyedTable):
         self.sync(rows)
 
     def _state_style(self, state: ParserState) -> Any:
-        if state in (ParserState.OVER, ParserState.INSTANT):
+        if state in (
+            ParserState.OVER,
+            ParserState.INSTANT,
+            ParserState.NO_SOURCE,
+            ParserState.SILENT,
+        ):
             return self.get_component_rich_style("parser-list--alarm", partial=True)
         if state in (ParserState.ABNORMAL, ParserState.REJECTING):
             return self.get_component_rich_style("parser-list--abnormal", partial=True)

@@ -1,5 +1,6 @@
 """Every live source, one row each: how far it is read, how far behind, how fast, and when
-its last line came. Files, a receiver's connections and polled tables alike."""
+its last line came. Files, a receiver's connections and polled tables alike; a guard without
+any source has a row of its own (first), and the sources of a silent guard say so."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
 from textual import events
 
-from alser_tui.engine.events import FileStats
+from alser_tui.engine.events import FileStats, GuardHealth
 from alser_tui.ui.model import source_keys
 from alser_tui.ui.text import compact, css_beside, log_text
 from alser_tui.ui.widgets.keyed_table import FLEX_MIN, Cell, KeyedTable
@@ -117,13 +118,25 @@ class SourceTable(KeyedTable):
         *,
         steady: bool = False,
         base: str = "",
+        guards: Sequence[GuardHealth] = (),
     ) -> None:
         """``steady`` hides what varies from run to run (lines/s, how long ago)."""
-        self._last = (files, rates, now, steady, base)
+        self._last = (files, rates, now, steady, base, guards)
         self.set_columns(COLUMNS)
-        rows: list[tuple[str, list[Cell]]] = []
+        rows: list[tuple[str, list[Cell]]] = [
+            (f"\x00guard {g.index}", self._missing_cells(g, now, steady, base))
+            for g in guards
+            if g.state == "no source"
+        ]
+        silent = {p: g for g in guards if g.silent for p in g.paths}
         for key, f in zip(source_keys(files), files, strict=True):
-            rows.append((key, self._cells(f, rates.get(key), now, steady, base)))
+            cells = self._cells(f, rates.get(key), now, steady, base)
+            g = silent.get(f.path)
+            if g is not None:
+                note = cells[-1].plain if isinstance(cells[-1], Text) else str(cells[-1])
+                mark = f"◌ {g.name} silent"
+                cells[-1] = log_text(f"{mark} · {note}" if note else mark)
+            rows.append((key, cells))
         self._cut_for = self._budget()
         self.sync(self._fit_sources(rows))
 
@@ -131,8 +144,8 @@ class SourceTable(KeyedTable):
         # Runs before KeyedTable's: the names are cut again for the new width, then its
         # own fitting finds nothing left to do.
         if self._last is not None and self._budget() != self._cut_for:
-            files, rates, now, steady, base = self._last
-            self.show(files, rates, now, steady=steady, base=base)
+            files, rates, now, steady, base, guards = self._last
+            self.show(files, rates, now, steady=steady, base=base, guards=guards)
 
     @staticmethod
     def _cells(f: FileStats, rate: float | None, now: float, steady: bool, base: str) -> list[Cell]:
@@ -162,6 +175,27 @@ class SourceTable(KeyedTable):
             right("–" if steady else rate_words(rate)),
             right(last),
             log_text(" · ".join(note)),
+        ]
+
+    @staticmethod
+    def _missing_cells(g: GuardHealth, now: float, steady: bool, base: str) -> list[Cell]:
+        """A guard without a source: its glob, and why ("folder … does not exist")."""
+        if g.last_line <= 0:
+            last = "never"
+        else:
+            last = "–" if steady else ago_words(g.last_line, now)
+        dash = Text("–", justify="right", no_wrap=True)
+        # Paths in the reason under the config's folder: relative, as the config has them.
+        reason = g.reason.replace(base.rstrip(os.sep) + os.sep, "") if base else g.reason
+        return [
+            log_text(shown_path(g.source, base)),
+            dash,
+            dash,
+            dash,
+            Text("0", justify="right", no_wrap=True),
+            dash,
+            Text(last, justify="right", no_wrap=True),
+            log_text(f"∅ no source: {reason}"),
         ]
 
     def _fit_sources(self, rows: list[tuple[str, list[Cell]]]) -> list[tuple[str, list[Cell]]]:

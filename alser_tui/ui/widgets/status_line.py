@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-from alser_tui.ui.model import ConsoleModel
+from alser_tui.ui.model import ConsoleModel, source_trouble
 from alser_tui.ui.text import compact, css_beside, log_text, show
 
 
@@ -55,16 +55,22 @@ class StatusLine(Horizontal):
     def _reading(self, model: ConsoleModel, steady: bool) -> Text:
         text = Text()
         self.set_class(bool(model.error), "-error")
+        st = model.stats
+        live = st is not None and st.mode == "live" and model.opened and not model.error
+        trouble = source_trouble(model) if live else ""
+        self.set_class(bool(trouble), "-sources")
         if model.error:
             text.append("engine stopped: ", style="bold")
             text.append_text(log_text(model.error, 120))
             return text
-        st = model.stats
         if not model.opened:
             return Text("starting…")
         if st is None:
             return Text("reading…")
         rate = "–" if steady else compact(st.lines_per_s)
+        if trouble:
+            # First: the counters give way at 80 columns, this must not.
+            text.append(f"{trouble} · ", style="bold")
         if st.catching_up and model.finished is None:
             name = os.path.basename(st.current_file) or "…"
             text.append("reading ")

@@ -21,8 +21,9 @@ class TopBar(Horizontal):
         yield Label("starting…", id="top-view")
 
     def show_view(self, text: str, kind: str) -> None:
-        """``kind`` is live, paused, past or idle (a CSS class, never the only cue)."""
+        """``kind`` is live, trouble (live, some guard reads nothing), paused, past or idle
+        (a CSS class, never the only cue)."""
         label = self.query_one("#top-view", Label)
         show(label, text, fixed=False)
-        for k in ("live", "paused", "past", "idle"):
+        for k in ("live", "trouble", "paused", "past", "idle"):
             label.set_class(k == kind, f"-{k}")
