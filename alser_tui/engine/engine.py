@@ -421,9 +421,7 @@ class Engine:
                     if self.unguarded is not None and self.unguarded.due():
                         self.check_unguarded()
                 if time.monotonic() - last_stats >= self.stats_interval:
-                    if self.health is not None:
-                        for event in self.health.check(self.clock(), self._skew):
-                            self.emit(event)
+                    self.check_health()
                     self.emit(self.stats())
                     last_stats = time.monotonic()
                 if n == 0 and (not self.history or self._pending is not None):
@@ -895,6 +893,15 @@ class Engine:
         if new:
             self.emit(UnguardedFiles(tracker.files, tuple(new), first))
         return tracker.files
+
+    def check_health(self) -> None:
+        """Judge the live sources (engine/health.py); announce what began or ended."""
+        if self.health is None:
+            return
+        # A batch the store refused: nothing is read meanwhile, and no source is to blame.
+        reading = self._pending is None
+        for event in self.health.check(self.clock(), self._skew, reading=reading):
+            self.emit(event)
 
     # ------------------------------------------------------------------ stats
 

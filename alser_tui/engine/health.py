@@ -243,8 +243,12 @@ class HealthMonitor:
         """The guard's sources handed out lines at ``now``."""
         self._last[_key(guard.config)] = now
 
-    def check(self, now: float, skew_samples: Mapping[str, Sequence[int]]) -> list[Event]:
-        """Judge every guard now; the events of what began or ended."""
+    def check(
+        self, now: float, skew_samples: Mapping[str, Sequence[int]], *, reading: bool = True
+    ) -> list[Event]:
+        """Judge every guard now; the events of what began or ended. ``reading`` False: the
+        engine itself reads nothing now (the store refuses a batch): no silence is judged,
+        the sources are not to blame."""
         events: list[Event] = []
         snapshot = []
         raised: list[SourceProblem] = []
@@ -260,6 +264,8 @@ class HealthMonitor:
             last = self._last.get(key, 0.0)
             quiet = now - last if last else 0.0
             silent = cfg.silent_after > 0 and last > 0 and quiet >= cfg.silent_after
+            if not reading:
+                silent = key in self._silent and key not in self._restored[SILENT]
             snapshot.append(_health(g, missing, quiet if silent else 0.0, last, paths))
             events.extend(self._judge_silent(g, key, silent, last, now))
             n = len(paths)
@@ -332,13 +338,16 @@ class HealthMonitor:
                 continue
             if verdict is False:
                 if path in self._skew:
-                    back.append(self._skew.pop(path))
+                    self._skew.pop(path)
+                    back.append(SourceProblem(guard, path, "line times agree with the clock"))
             elif path not in self._skew:
                 item = SourceProblem(guard, path, skew_text(int(verdict)), int(verdict))
                 self._skew[path] = item
                 raised.append(item)
         for path in [p for p in self._skew if p not in followed]:
-            back.append(self._skew.pop(path))  # no longer followed: nothing is skewed there
+            # No longer followed: nothing is skewed there any more.
+            was = self._skew.pop(path)
+            back.append(SourceProblem(was.guard, path, "no longer followed"))
         events: list[Event] = []
         if raised:
             events.append(_notice(SKEW_KIND, RAISED, raised))

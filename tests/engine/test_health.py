@@ -74,9 +74,12 @@ def write(root: Path, name: str, ts: int, n: int = 1) -> None:
 
 
 def check(e: Engine, clock: Clock) -> list[Event]:
+    """A step of the engine's loop: read, then judge (what run() does once a second)."""
     e.step()
-    assert e.health is not None
-    return e.health.check(clock(), e._skew)
+    events: list[Event] = []
+    e.subscribers = [events.append]
+    e.check_health()
+    return events
 
 
 def kinds(events: list[Event]) -> list[str]:
@@ -210,7 +213,9 @@ def test_skew_is_raised_when_every_read_is_off_and_cleared_when_every_read_is_ba
             events += check(e, clock)
         assert events == []
         write(root, "app.1.log", int(clock.now))
-        assert kinds(check(e, clock)) == ["skew cleared"]
+        (cleared,) = check(e, clock)
+        assert isinstance(cleared, SourceNotice) and cleared.state == "cleared"
+        assert cleared.items[0].text == "line times agree with the clock"
     finally:
         e.close()
 
@@ -262,3 +267,36 @@ def test_skew_verdict() -> None:
     assert skew_verdict([900] * 5, 300, 5) == 900
     assert skew_verdict([0, 2, -1, 300, -300], 300, 5) is False
     assert skew_verdict([0, 0, 0, 0, -7200], 300, 5) is None
+
+
+def test_a_store_that_refuses_does_not_make_the_sources_silent(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine stops reading while its store refuses a batch (another writer holds the
+    lock): that is not the collector's silence, and its lines are there once it recovers."""
+    import sqlite3
+
+    from alser_tui.engine import store
+
+    monkeypatch.setattr(store, "WRITE_BUSY_TIMEOUT", 0.1)
+    clock = Clock()
+    e = engine(root, clock)
+    holder = sqlite3.connect(root / "var" / "alser.db", isolation_level=None)
+    try:
+        write(root, "app.1.log", int(clock.now))
+        assert check(e, clock) == []
+        holder.execute("BEGIN IMMEDIATE")
+        write(root, "app.1.log", int(clock.now))
+        e.step()
+        assert e._pending is not None  # refused: kept, nothing more is read
+        write(root, "app.1.log", int(clock.now) + 20)  # the source goes on meanwhile
+        clock.now += 40
+        assert check(e, clock) == []
+        assert [g.state for g in e.stats().guards if g.name == "app"] == ["ok"]
+        holder.execute("ROLLBACK")
+        e._retry_at = 0.0  # (the back-off's wait, skipped)
+        assert check(e, clock) == []  # the line written meanwhile is read: not silent
+        assert e.runs["Ev"].parsed == 3
+    finally:
+        holder.close()
+        e.close()
