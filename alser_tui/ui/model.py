@@ -243,9 +243,9 @@ class ConsoleModel:
 
     def _stats(self, st: Stats, final: bool = False) -> None:
         self.stats = st
-        if st.guards != self.guards:
-            self.guards = st.guards
-            self.dirty.add("alarms")  # the strip and the view state say it too
+        if [g.state for g in st.guards] != [g.state for g in self.guards]:
+            self.dirty.add("alarms")  # the strip says it too (not on every line's time)
+        self.guards = st.guards
         for pid, ps in st.parsers.items():
             v = self.parsers.get(pid)
             if v is None:
