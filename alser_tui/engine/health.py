@@ -11,6 +11,8 @@ Three conditions of the live sources, judged by the engine's clock (the wall clo
   collector or pipe of a central log server. A ``silent`` *alarm*, resolved by the next line
   from any of the guard's sources (a guard with several files is silent only when none of
   them delivers).
+- **unfollowed**: matched files the followers cannot open (the open-file limit): an
+  ``unfollowed`` notice per guard at once, cleared once every file is followed again.
 - **skew**: a followed file whose line times run far from the clock in every one of the last
   reads that reached its end (its lines all count as late and never alarm). A ``skew``
   notice, cleared once those reads are all within the tolerance again (or the file is no
@@ -43,7 +45,7 @@ from alser_tui.engine.events import (
 )
 
 OK, NO_SOURCE, SILENT_STATE = "ok", "no source", "silent"
-NO_SOURCE_KIND, SKEW_KIND = "no_source", "skew"
+NO_SOURCE_KIND, SKEW_KIND, UNFOLLOWED_KIND = "no_source", "skew", "unfollowed"
 RAISED, CLEARED = "raised", "cleared"
 # "If it lasts": a rotation (delete + re-create) or a folder created late at boot takes
 # seconds; a minute without any file is a real gap.
@@ -178,6 +180,7 @@ class HealthMonitor:
         self._no_source_since: dict[str, float] = {}
         self._no_source: dict[str, SourceProblem] = {}  # announced
         self._skew: dict[str, SourceProblem] = {}  # announced, by path
+        self._unfollowed: dict[str, SourceProblem] = {}  # announced, by guard source
         # Announced before a restart: raised again if it still holds, else cleared.
         self._restored: dict[str, set[str]] = {SILENT: set(), NO_SOURCE_KIND: set()}
         self._saved_last: dict[str, float] = {}
@@ -292,6 +295,7 @@ class HealthMonitor:
         if back:
             events.append(_notice(NO_SOURCE_KIND, CLEARED, back))
         events.extend(self._judge_skew(followed, skew_samples))
+        events.extend(self._judge_unfollowed())
         if raised or back:
             self._dirty = True
         self.save(now)
@@ -357,6 +361,29 @@ class HealthMonitor:
             self._dirty = True
         return events
 
+    def _judge_unfollowed(self) -> list[Event]:
+        now: dict[str, SourceProblem] = {}
+        for g in self.guards:
+            waiting: Mapping[str, str] = getattr(g.source, "unfollowed", None) or {}
+            if waiting:
+                source = source_of(g.config)
+                why = next(iter(waiting.values()))
+                text = f"{len(waiting):,} files not followed: {why}"
+                now[source] = SourceProblem(g.config.name, source, text)
+        raised = [item for key, item in now.items() if key not in self._unfollowed]
+        back = [
+            SourceProblem(item.guard, key, "every file followed again")
+            for key, item in self._unfollowed.items()
+            if key not in now
+        ]
+        self._unfollowed = {key: self._unfollowed.get(key, item) for key, item in now.items()}
+        events: list[Event] = []
+        if raised:
+            events.append(_notice(UNFOLLOWED_KIND, RAISED, raised))
+        if back:
+            events.append(_notice(UNFOLLOWED_KIND, CLEARED, back))
+        return events
+
     # ------------------------------------------------------------------ reading
 
     def snapshot(self) -> tuple[GuardHealth, ...]:
@@ -415,6 +442,10 @@ def notice_text(kind: str, state: str, n: int) -> str:
         if state == RAISED:
             return "1 guard has no source" if n == 1 else f"{n} guards have no source"
         return "1 guard has its source back" if n == 1 else f"{n} guards have their sources back"
+    if kind == UNFOLLOWED_KIND:
+        if state == RAISED:
+            return "files not followed: out of file descriptors"
+        return "every file followed again"
     how = "off" if state == RAISED else "back"
     return f"1 source's clock is {how}" if n == 1 else f"{n} sources' clocks are {how}"
 

@@ -253,22 +253,26 @@ def test_symlink_swapped_onto_a_followed_file_is_not_read_twice(
 # --------------------------------------------------------------------------- out of descriptors
 
 
-def _run_with_nofile(root: Path, soft: int, hard: int, files: int) -> tuple[int, str, int]:
+def _run_with_nofile(
+    root: Path, soft: int, hard: int, files: int
+) -> tuple[int, str, int, list[dict]]:
     """A real run over ``files`` files (one line each, appearing after the start) under
-    RLIMIT_NOFILE (soft, hard): (rows stored, stderr, exit code after SIGTERM)."""
+    RLIMIT_NOFILE (soft, hard): (rows stored, stderr, exit code after SIGTERM, the JSON
+    notices printed)."""
+    import json
     import resource
 
     write_config(root, "logs/*.log")
     logs = root / "logs"
     cmd = [sys.executable, "-m", "alser_tui", "-c", str(root / "alser.toml"), "--no-ui"]
-    cmd += ["--tick", "0.2"]
+    cmd += ["--tick", "0.2", "--json"]
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
-    err = root / "stderr.txt"
-    with err.open("w") as sink:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink, preexec_fn=limit)
+    err, out = root / "stderr.txt", root / "stdout.txt"
+    with err.open("w") as sink, out.open("w") as printed:
+        proc = subprocess.Popen(cmd, stdout=printed, stderr=sink, preexec_fn=limit)
         try:
             assert wait_started(db(root)), err.read_text()
             for i in range(files):
@@ -280,20 +284,26 @@ def _run_with_nofile(root: Path, soft: int, hard: int, files: int) -> tuple[int,
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(20)
-    return rows_in(db(root)), err.read_text(), code
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    return rows_in(db(root)), err.read_text(), code, [d for d in docs if d["type"] == "notice"]
 
 
 def test_out_of_file_descriptors_keeps_running_and_says_which_files(tmp_path: Path) -> None:
-    rows, err, code = _run_with_nofile(tmp_path, 1024, 1024, 1500)
+    rows, err, code, notices = _run_with_nofile(tmp_path, 1024, 1024, 1500)
     assert code == 0, err
     # What fits is read; the rest is named, with the reason, not silently skipped.
     assert 800 <= rows < 1500, (rows, err[-2000:])
     assert f"files not followed: {1500 - rows:,}" in err, err[-2000:]
     assert "open-file limit" in err
+    # And the channels hear of it (once).
+    told = [n for n in notices if n["kind"] == "unfollowed" and n["state"] == "raised"]
+    assert len(told) == 1, notices
+    assert told[0]["items"][0]["text"].startswith(f"{1500 - rows:,} files not followed")
 
 
 def test_the_soft_open_file_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None:
-    rows, err, code = _run_with_nofile(tmp_path, 1024, 4096, 1500)
+    rows, err, code, notices = _run_with_nofile(tmp_path, 1024, 4096, 1500)
     assert code == 0, err
     assert rows == 1500, err[-2000:]
     assert "not followed" not in err
+    assert not [n for n in notices if n["kind"] == "unfollowed"]
