@@ -43,7 +43,7 @@ from alser_tui.engine.sources.history import (
 from alser_tui.engine.sources.slices import TimeSlice, plan_slices
 from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.sources.watcher import DirWatcher
-from alser_tui.engine.store import Aggregate, Store, StoreUnavailable
+from alser_tui.engine.store import LIVE_DB, Aggregate, Store, StoreUnavailable
 from alser_tui.engine.unguarded import UnguardedTracker
 from alser_tui.engine.windows import WindowClock, window_start
 
@@ -103,6 +103,7 @@ class _ParserRun:
     future: int = 0
     crashed: int = 0
     last_error: str = ""
+    passed: int | None = None  # see ParserStats.passed
 
 
 @dataclass(slots=True)
@@ -218,7 +219,7 @@ class Engine:
         cfg = self.config
         parsers = [p for p in cfg.parsers if p.enabled]
         if not self.dry_run:
-            name = "history.db" if self.history else "alser.db"
+            name = "history.db" if self.history else LIVE_DB
             # WAL lets readers (the console, the notifier) see a database while the engine
             # writes it; a headless replay's scratch database has no other reader.
             wal = not self.history or self.keep_open
@@ -654,10 +655,11 @@ class Engine:
                 for pid, d in res.drops:
                     run = self.runs[pid]
                     alarms.append(run.rules.dropped(d, run.config.window))
+        ids: list[int] = []
         if self.store is not None:
             try:
                 # A shard worker stored its rows already (``batch`` holds copies of some).
-                self.store.write_batch({} if self.shards else batch, states, alarms)
+                ids = self.store.write_batch({} if self.shards else batch, states, alarms)
             except sqlite3.OperationalError as exc:
                 self._pending = (results, states)
                 self._store_failed(exc)
@@ -730,7 +732,7 @@ class Engine:
                 hi = max((r[1] for r in rows if r[1] <= limit), default=None)
             if hi is not None and (run.max_ts is None or hi > run.max_ts):
                 run.max_ts = hi
-        self._announce(alarms)
+        self._announce(alarms, ids)
 
     def _store_failed(self, exc: sqlite3.Error) -> None:
         self._backoff = min(max(self._backoff * 2, RETRY_MIN), RETRY_MAX)
@@ -755,10 +757,15 @@ class Engine:
                 )
         return out
 
-    def _announce(self, alarms: list[Alarm]) -> None:
-        """Alarms already stored (with their rows or their window): tell the subscribers."""
-        for a in alarms:
-            self.emit(AlarmRaised(a))
+    def _announce(self, alarms: list[Alarm], ids: list[int] | None = None) -> None:
+        """Alarms already stored (with their rows or their window): tell the subscribers,
+        with their ids in the live database (a replay's scratch ids mean nothing later)."""
+        if not ids or self.history:
+            for a in alarms:
+                self.emit(AlarmRaised(a))
+            return
+        for a, aid in zip(alarms, ids, strict=True):
+            self.emit(AlarmRaised(a, aid))
 
     # ------------------------------------------------------------------ windows
 
@@ -788,6 +795,8 @@ class Engine:
             while (start := run.clock.due(wm)) is not None:
                 if not self._close_window(run, start):
                     return False
+            # Said with the next Stats, so after every WindowClosed it covers.
+            run.passed = run.clock.passed(wm)
         return True
 
     def _close_replay_windows(self) -> None:
@@ -859,7 +868,7 @@ class Engine:
             # The abnormal memory learns the window only once it is stored: a refused
             # store evaluates the same window again, with the same outcome.
             alarms, marks = run.rules.evaluate_window(start, end, pairs, update=False)
-            store.close_window(p.id, start, end, agg, self.clock(), alarms, prune)
+            ids = store.close_window(p.id, start, end, agg, self.clock(), alarms, prune)
             nxt = self._next_ts(p.id, end)
         except sqlite3.OperationalError as exc:
             self._store_failed(exc)
@@ -869,7 +878,7 @@ class Engine:
             run.rules.remember(group, amount)
         run.clock.closed(start, nxt)
         self.emit(_window_closed(p, start, end, agg, pairs, marks))
-        self._announce(alarms)
+        self._announce(alarms, ids)
         return True
 
     def _next_ts(self, parser_id: str, at_least: int) -> int | None:
@@ -947,6 +956,7 @@ class Engine:
                 future=r.future,
                 crashed=r.crashed,
                 last_error=r.last_error,
+                passed=r.passed,
             )
             for pid, r in self.runs.items()
         }

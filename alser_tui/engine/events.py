@@ -29,6 +29,9 @@ class WindowClosed:
 @dataclass(frozen=True, slots=True)
 class AlarmRaised:
     alarm: Alarm
+    # Its row in the live database's alarms table (None: not stored there, or a replay's
+    # scratch database): delivery marks the alarms it handled by it.
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,9 @@ class ParserStats:
     # Lines the parser raised an exception on (also in rejected), and the last error.
     crashed: int = 0
     last_error: str = ""
+    # Event time up to which every window of this parser has closed or passed without
+    # rows (live mode; None before the first close check). Delivery resolves by it.
+    passed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

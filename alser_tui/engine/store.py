@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from alser_tui.engine.sources.tailer import FileState
 from alser_tui.engine.stats_sql import run_stats_sql
 
 SCHEMA_VERSION = 1
+# The live database's file name in the data dir (delivery reads its alarms table too).
+LIVE_DB = "alser.db"
 # How long one write waits for another process's write lock before it fails; the engine then
 # keeps the batch, shows the error and retries with back-off (a long wait in SQLite would
 # freeze the loop: no stats, no prompt stop).
@@ -253,10 +256,22 @@ class Store:
                 "text": str,
                 "created": float,
                 "acked": int,
+                "title": str,
+                "previous": float,
             },
             pk="id",
             if_not_exists=True,
         )
+        # What delivery needs to rebuild an alarm it did not hear of (a crash in between);
+        # a database from before these columns gets them, NULL in its old rows.
+        have = db["alarms"].columns_dict
+        for name, ctype in (("title", str), ("previous", float)):
+            if name not in have:
+                db["alarms"].add_column(name, ctype)
+        if not self.scratch and self.meta("store_id") is None:
+            # Names this database (not its path): delivery's mark of the alarms it handled
+            # is only valid for the database it was taken from.
+            self.set_meta("store_id", uuid.uuid4().hex)
         if "alarms_created" not in {i.name for i in db["alarms"].indexes}:
             db["alarms"].create_index(["created"], index_name="alarms_created", if_not_exists=True)
         for p in self.parsers.values():
@@ -325,9 +340,10 @@ class Store:
         rows_by_parser: dict[str, list[tuple[Any, ...]]],
         states: Iterable[FileState] = (),
         alarms: Sequence[Any] = (),
-    ) -> None:
+    ) -> list[int]:
         """Insert rows, the file offsets that produced them and the alarms they raised at
-        once (instant, dropped), in one transaction: a crash keeps all of them or none."""
+        once (instant, dropped), in one transaction: a crash keeps all of them or none.
+        Returns the alarms' ids."""
         with self._transaction() as con:
             for pid, rows in rows_by_parser.items():
                 if rows:
@@ -360,7 +376,7 @@ class Store:
                     " AND fingerprint = ?",
                     [a[:4] for a in args],
                 )
-            self._insert_alarms(con, alarms)
+            return self._insert_alarms(con, alarms)
 
     def saved_offsets(self) -> list[FileState]:
         """The positions the last run stored, then the contents it saw cut (``cut`` set) in
@@ -491,14 +507,16 @@ class Store:
         closed_at: float,
         alarms: Sequence[Any] = (),
         prune_before: int | None = None,
-    ) -> None:
+    ) -> list[int]:
         """A closed window, its alarms and the pruning it allows, in one transaction: after a
-        crash the window is either closed with its alarms or still open (closed again)."""
+        crash the window is either closed with its alarms or still open (closed again).
+        Returns the alarms' ids."""
         with self._transaction() as con:
             self.save_window(parser_id, start, end, agg, closed_at, con)
-            self._insert_alarms(con, alarms)
+            ids = self._insert_alarms(con, alarms)
             if prune_before is not None:
                 self.prune(parser_id, prune_before, con)
+        return ids
 
     def close_windows(
         self, windows: Sequence[tuple[str, int, int, Aggregate, Sequence[Any]]], closed_at: float
@@ -535,18 +553,24 @@ class Store:
 
     # ------------------------------------------------------------------ alarms
 
-    def save_alarms(self, alarms: Sequence[Any]) -> None:
-        self._insert_alarms(self.con, alarms)
+    def save_alarms(self, alarms: Sequence[Any]) -> list[int]:
+        with self._transaction() as con:
+            return self._insert_alarms(con, alarms)
 
-    def _insert_alarms(self, con: sqlite3.Connection, alarms: Sequence[Any]) -> None:
+    def _insert_alarms(self, con: sqlite3.Connection, alarms: Sequence[Any]) -> list[int]:
+        """Insert in the caller's transaction; returns their ids. The ids are given here
+        (after the highest, in order: alarms are never deleted) so that they are known
+        without a statement per alarm; delivery marks what it handled by them."""
         if not alarms:
-            return
+            return []
         now = time.time()
+        first = con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM alarms").fetchone()[0]
         con.executemany(
-            "INSERT INTO alarms (parser, kind, severity, amount, grp, start, end, ts, text,"
-            " created, acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "INSERT INTO alarms (id, parser, kind, severity, amount, grp, start, end, ts, text,"
+            " created, acked, title, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
             [
                 (
+                    first + i,
                     a.parser,
                     a.kind,
                     a.severity,
@@ -557,10 +581,13 @@ class Store:
                     a.ts,
                     a.text,
                     now,
+                    a.title,
+                    a.previous,
                 )
-                for a in alarms
+                for i, a in enumerate(alarms)
             ],
         )
+        return list(range(first, first + len(alarms)))
 
     # ------------------------------------------------------------------ drill-down
 

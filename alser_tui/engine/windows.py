@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,3 +50,13 @@ class WindowClock:
         """Window ``start`` closed; ``next_ts`` is the earliest stored ts after it, if any."""
         self.closed_upto = start + self.size
         self.first_open = None if next_ts is None else window_start(next_ts, self.size)
+
+    def passed(self, watermark: float) -> int | None:
+        """The end of the last window that may close at ``watermark``: every window ending
+        at or before it has closed (``due`` returned it) or never had a row."""
+        if not math.isfinite(watermark):
+            return None
+        edge = window_start(math.floor(watermark - self.lateness), self.size)
+        if self.first_open is not None:
+            edge = min(edge, self.first_open)
+        return edge

@@ -14,7 +14,14 @@ from notify_support import T0, Clock, alarm, make_config
 
 from alser_tui import notify_cli
 from alser_tui.engine.alarms import Alarm, RowMarks
-from alser_tui.engine.events import AlarmRaised, Finished, ShownRow, Stats, WindowClosed
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Finished,
+    ParserStats,
+    ShownRow,
+    Stats,
+    WindowClosed,
+)
 from alser_tui.engine.notify.base import DeliveryError, Sender
 from alser_tui.engine.notify.config import BellConfig, ChannelConfig
 from alser_tui.engine.notify.desktop import BellSender, DesktopSender
@@ -48,6 +55,11 @@ class Recorder(Sender):
 
 def stats(mode: str = "live", catching_up: bool = False) -> Stats:
     return Stats(0.0, mode, 0, 0.0, 0, 0, {}, (), 0, catching_up)
+
+
+def passed(upto: int, parser: str = "PhpError") -> Stats:
+    """The engine's word that every window of ``parser`` ending by ``upto`` has passed."""
+    return Stats(0.0, "live", 0, 0.0, 0, 0, {parser: ParserStats(passed=upto)}, (), 0, False)
 
 
 def window(start: int, *alarms: Alarm, parser: str = "PhpError") -> WindowClosed:
@@ -147,8 +159,10 @@ def test_live_resolution_without_any_window(tmp_path: Path) -> None:
     d = Delivery(cfg, clock=clock, senders={"a": rec})
     d.start(threads=False)
     run(d, alarm(start=T0))
-    clock.advance(60)  # the next window would have closed by now (+lateness 5)
-    run(d)
+    clock.advance(600)  # the wall clock alone resolves nothing: the engine may be behind
+    run(d, passed(T0 + 60))  # the engine: windows up to T0 + 60 passed (the alarm's own)
+    assert [m["type"] for m in rec.sent] == ["alarm"]
+    run(d, passed(T0 + 120))  # the next window passed without rows
     assert [m["type"] for m in rec.sent] == ["alarm", "resolved"]
 
 

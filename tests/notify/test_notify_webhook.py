@@ -43,7 +43,7 @@ def test_generic_json_per_alarm_with_retries_on_500(tmp_path: Path, http: HttpSe
     assert body["alarm"]["group"] == {"area": "us", "file": "map.php"}
     assert body["alarm"]["severity"] == 12 and body["summary"].startswith("[threshold sev 12]")
     assert req["headers"]["Content-Type"] == "application/json"
-    assert req["headers"]["Idempotency-Key"] == "hook.1"
+    assert req["headers"]["Idempotency-Key"] == f"hook.1.{d.db.site}"
     d.stop()
 
 

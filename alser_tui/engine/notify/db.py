@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +69,14 @@ CREATE TABLE IF NOT EXISTS alerts (
     last_sent REAL,
     channels TEXT NOT NULL DEFAULT '[]'
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alarm_marks (
+    store TEXT PRIMARY KEY,       -- alser.db's store_id ('' : not known yet)
+    last_id INTEGER NOT NULL      -- every alarm of that database up to this id is handled
+);
 CREATE TABLE IF NOT EXISTS notices_seen (
     topic TEXT NOT NULL,          -- unguarded
     item TEXT NOT NULL,           -- what a notice was sent about (a path)
@@ -80,12 +89,17 @@ CREATE TABLE IF NOT EXISTS notices_seen (
 class DeliveryDB:
     """One connection shared by the delivery threads behind a lock (statements are short)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | None) -> None:
+        """``path`` None: a database in memory (a replay that delivers nothing)."""
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.lock = threading.RLock()
         self.con = sqlite3.connect(
-            str(path), timeout=10, check_same_thread=False, isolation_level=None
+            str(path) if path is not None else ":memory:",
+            timeout=10,
+            check_same_thread=False,
+            isolation_level=None,
         )
         self.con.row_factory = sqlite3.Row
         self.con.execute("PRAGMA journal_mode=WAL")
@@ -93,10 +107,21 @@ class DeliveryDB:
         # on power failure, never corrupts.
         self.con.execute("PRAGMA synchronous=NORMAL")
         self.con.executescript(SCHEMA)
+        # This database's name in the ids of the messages it sends (Message-ID,
+        # Idempotency-Key): outbox row ids start again at 1 in a new file.
+        self.con.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('site', ?)", (uuid.uuid4().hex[:16],)
+        )
+        self.site: str = self.con.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()[0]
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; inside another one (same thread: the lock is held) it is part
+        of that one, so an alarm's lifecycle, outbox rows and mark commit together."""
         with self.lock:
+            if self.con.in_transaction:
+                yield self.con
+                return
             self.con.execute("BEGIN IMMEDIATE")
             try:
                 yield self.con

@@ -14,7 +14,7 @@ import ssl
 import subprocess
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import Any
 
 from alser_tui.engine.notify.base import DeliveryError, Sender
@@ -134,9 +134,10 @@ def build_message(cfg: EmailConfig, doc: dict[str, Any], ident: str) -> EmailMes
     msg["From"] = cfg.sender
     msg["To"] = ", ".join(cfg.to)
     msg["Date"] = formatdate(localtime=True)
-    # Stable per outbox message: a duplicate after a crash is recognisable as one.
+    # Stable per outbox message (``ident``, nothing of the moment or the process): a copy
+    # sent again after a crash carries the same id, so a mail system drops or threads it.
     domain = cfg.sender.rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = make_msgid(idstring=f"alser.{ident}", domain=domain)
+    msg["Message-ID"] = f"<alser.{ident}@{domain}>"
     msg.set_content("\n".join(lines(doc, cfg.max_groups)) + "\n")
     msg.add_alternative(html_body(doc, cfg.max_groups), subtype="html")
     return msg

@@ -1,7 +1,10 @@
 """One alarm lifecycle for every channel: firing / resolved, realert, silences, acknowledgements.
 
 A (parser, kind, group) *fires* from the first window it is raised in and is *resolved* once
-``resolve_after`` windows of its parser closed without it. Instant alarms have no group that
+``resolve_after`` windows of its parser closed without it: windows the engine closed, or
+that it says passed without a row (``passed``), both counted in event time, never from the
+wall clock (which runs ahead of the engine closing a window, and would resolve a group
+that fires in every window between two of them). Instant alarms have no group that
 lasts (every row is its own), so their identity is their text. Times used for realert and
 resolution are event times, so a replay behaves like the live run it replays; silences are
 wall-clock ("for 1h from now").
@@ -292,6 +295,15 @@ class Lifecycle:
 
     # ------------------------------------------------------------------ judging
 
+    def muted(self, doc: dict[str, Any], now: float) -> tuple[str, Silence | None]:
+        """("silenced", the silence) / ("acknowledged", None) / ("", None) for an alarm."""
+        silence = next((s for s in self.active_silences(now) if s.matches(doc)), None)
+        if silence is not None:
+            return "silenced", silence
+        if doc_key(doc) in self._acks:
+            return "acknowledged", None
+        return "", None
+
     def judge(self, a: Alarm, now: float) -> Verdict:
         doc = alarm_doc(a)
         key = doc_key(doc)
@@ -309,11 +321,11 @@ class Lifecycle:
             self.alerts.move_to_end(key)
         reason = "new" if new else "firing"
         notify = True
-        silence = next((s for s in self.active_silences(now) if s.matches(doc)), None)
+        muted, silence = self.muted(doc, now)
         if silence is not None:
             notify, reason = False, f"silenced #{silence.id}"
             self.counts["silenced"] += 1
-        elif key in self._acks:
+        elif muted:
             notify, reason = False, "acknowledged"
             self.counts["acknowledged"] += 1
         elif st.last_sent is not None:
@@ -344,16 +356,13 @@ class Lifecycle:
                 st.last_window = max(st.last_window, start)
         return self._resolve(parser, lambda st: (start - st.last_window) // st.window, start)
 
-    def expire(self, now: float, lateness: float) -> list[AlertState]:
-        """Live mode: windows also pass without rows (and so without a close event)."""
-        done: list[AlertState] = []
-        for parser in {st.parser for st in self.alerts.values()}:
-            done += self._resolve(
-                parser,
-                lambda st: int((now - lateness - st.last_window - st.window) // st.window),
-                now - lateness,
-            )
-        return done
+    def passed(self, parser: str, upto: int) -> list[AlertState]:
+        """Live mode: every window of ``parser`` ending at or before ``upto`` (event time)
+        has closed or passed without rows (the engine says so after closing them; windows
+        without rows have no close event)."""
+        return self._resolve(
+            parser, lambda st: (upto - st.last_window - st.window) // st.window, upto
+        )
 
     def _resolve(self, parser: str, missed: Any, now_event: float) -> list[AlertState]:
         after = self.config.for_parser(parser).resolve_after

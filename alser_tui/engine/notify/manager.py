@@ -3,6 +3,14 @@
 Threads: the engine's thread only puts events on a queue (``__call__``); a dispatcher thread
 runs the lifecycle, routing and digest timing against SQLite; one worker per channel does
 the network I/O. So neither the engine nor the console ever waits for a mail server.
+
+Live, an alarm's lifecycle state, its outbox rows and the mark of the alarms handled
+(backlog.py) commit in one delivery.db transaction; at start every alarm alser.db holds
+above the mark is handled first. So a crash anywhere loses no alarm and doubles none (a
+message sent but not yet marked sent goes again, under the same id).
+
+A replay delivers nothing unless asked to (``deliver``): it runs the same routes, digests
+and quiet hours into an outbox in memory, and ``report`` says what it would have sent.
 """
 
 from __future__ import annotations
@@ -27,8 +35,10 @@ from alser_tui.engine.events import (
     UnguardedFiles,
     WindowClosed,
 )
+from alser_tui.engine.faults import crash_point
 from alser_tui.engine.health import notice_text
-from alser_tui.engine.notify.base import Sender
+from alser_tui.engine.notify.backlog import StoredAlarms
+from alser_tui.engine.notify.base import DeliveryError, Sender
 from alser_tui.engine.notify.config import (
     BellConfig,
     ChannelConfig,
@@ -51,6 +61,7 @@ from alser_tui.engine.notify.lifecycle import (
     AlertState,
     Lifecycle,
     Silence,
+    alarm_doc,
     alarm_key,
     event_time,
     group_key,
@@ -60,10 +71,12 @@ from alser_tui.engine.notify.render import (
     NOTICE,
     UNGUARDED,
     alarm_message,
+    one_line,
     resolved_message,
     source_notice,
     unguarded_notice,
 )
+from alser_tui.engine.store import LIVE_DB
 
 CATCH_UP, QUIET, DIGEST = "catch-up", "quiet", "digest"
 
@@ -92,6 +105,13 @@ def build_sender(cfg: ChannelConfig) -> Sender:
 
         return BellSender(cfg)
     raise ValueError(f"no sender for channel type {cfg.type!r}")
+
+
+class _Unsent(Sender):
+    """The transport of a replay that delivers nothing: never called (no worker runs)."""
+
+    def send(self, doc: dict[str, Any], ident: str) -> None:
+        raise DeliveryError("a replay without --deliver sends nothing", permanent=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +169,26 @@ class Delivery:
         replay: bool = False,
         senders: dict[str, Sender] | None = None,
         tick_interval: float = 0.2,
+        deliver: bool = True,
     ) -> None:
         self.config = config
         self.dc: DeliveryConfig = config.delivery or DeliveryConfig()
         self.clock = clock
         self.replay = replay
+        self.deliver = deliver
         self.tick_interval = tick_interval
-        self.db = DeliveryDB((data_dir or config.data_dir) / self.dc.db)
-        self.outbox = Outbox(self.db)
+        data_dir = data_dir or config.data_dir
+        self.db = DeliveryDB(data_dir / self.dc.db)
+        # Without ``deliver`` the outbox is in memory and nothing sends it; silences and
+        # acknowledgements still come from delivery.db.
+        self.outbox = Outbox(self.db if deliver else DeliveryDB(None))
+        self.report: dict[str, dict[str, Any]] = {}  # what it would have sent, once stopped
+        labels = {p.id: p.label for p in config.parsers}
+        self.backlog = StoredAlarms(data_dir / LIVE_DB, self.db, lambda pid: labels.get(pid, pid))
+        self._reconciled = False
         windows = {p.id: p.window for p in config.parsers}
         # A replay must not leave firing/realert state behind for the live instance.
         self.lifecycle = Lifecycle(self.dc, self.db, windows, persist=not replay)
-        self.lateness = config.engine.lateness
         self.events: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self.catching_up = replay and self.dc.catch_up
         # A live catch-up ends at a "caught up" Stats only once lagging alarms stopped for
@@ -179,7 +207,10 @@ class Delivery:
         for cfg in self.dc.channels:
             if not cfg.enabled:
                 continue
-            sender = (senders or {}).get(cfg.name) or build_sender(cfg)
+            if deliver:
+                sender = (senders or {}).get(cfg.name) or build_sender(cfg)
+            else:
+                sender = _Unsent(cfg)
             policy = digest_policy(cfg) if cfg.per == "digest" else None
             state = None
             if policy is not None:
@@ -197,11 +228,14 @@ class Delivery:
         # What a previous run left pending is due now, and is sent once: rows are marked sent
         # the moment their channel accepts them.
         self.outbox.wake(self.clock())
+        if not self.replay:
+            self.backlog.open()
         self._started = True
         if not threads:
             return
         for ch in self.channels.values():
-            ch.worker.start()
+            if self.deliver:
+                ch.worker.start()
         self._thread = threading.Thread(target=self._dispatch, name="delivery", daemon=True)
         self._thread.start()
 
@@ -227,7 +261,11 @@ class Delivery:
             time.sleep(0.02)
         for w in workers:
             w.stop(max(0.1, deadline - time.monotonic()))
+        if not self.deliver:
+            self.report = self.would_send()
+            self.outbox.db.close()
         self._closed = True
+        self.backlog.close()
         self.db.close()
 
     def _dispatch(self) -> None:
@@ -261,8 +299,15 @@ class Delivery:
     # ------------------------------------------------------------------ events
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, Stats) and event.mode == "history":
+            self.replay = True
+        if not self._reconciled and not self.replay:
+            self._reconcile()
         if isinstance(event, AlarmRaised):
-            self._alarm(event.alarm)
+            if event.id is not None and self._reconciled and not self.replay:
+                self._stored_alarm(event.id, event.alarm)
+            else:
+                self._alarm(event.alarm)
         elif isinstance(event, WindowClosed):
             present = set()
             for row in event.rows:
@@ -270,12 +315,14 @@ class Delivery:
                     present.add(group_key(event.parser, THRESHOLD, row.group))
                 if row.marks.abnormal:
                     present.add(group_key(event.parser, ABNORMAL, row.group))
-            self._resolved(self.lifecycle.window_closed(event.parser, event.start, present))
+            with self.db.tx():
+                self._resolved(self.lifecycle.window_closed(event.parser, event.start, present))
         elif isinstance(event, Stats):
-            if event.mode == "history":
-                self.replay = True
-            elif (
-                self.catching_up
+            if not self.replay:
+                self._passed(event)
+            if (
+                event.mode != "history"
+                and self.catching_up
                 and not event.catching_up
                 and time.monotonic() - self._last_lagging >= self.catch_up_settle
             ):
@@ -295,6 +342,35 @@ class Delivery:
     def end_catch_up(self) -> None:
         self.catching_up = False
         self.tick()
+
+    def _reconcile(self) -> None:
+        """Handle what alser.db holds above the mark (a crash came between the engine
+        storing alarms and their outbox rows), once the engine has opened it."""
+        if not self.backlog.ready():
+            return
+        self._reconciled = True
+        for aid, a in self.backlog.after(self.backlog.last_id):
+            self._stored_alarm(aid, a)
+
+    def _stored_alarm(self, aid: int, a: Alarm) -> None:
+        """An alarm of alser.db: handled once, whether it came as an event, from the
+        backlog at start, or both."""
+        if aid <= self.backlog.last_id:
+            return
+        crash_point("before-outbox")
+        with self.db.tx() as con:
+            self._alarm(a)
+            self.backlog.handled(con, aid)
+        self.backlog.last_id = aid
+        crash_point("after-outbox")
+
+    def _passed(self, st: Stats) -> None:
+        """Live resolution by the windows the engine says passed (event time)."""
+        firing = {s.parser for s in self.lifecycle.alerts.values()}
+        for pid, ps in st.parsers.items():
+            if ps.passed is not None and pid in firing:
+                with self.db.tx():
+                    self._resolved(self.lifecycle.passed(pid, ps.passed))
 
     def _alarm(self, a: Alarm) -> None:
         now = self.clock()
@@ -458,8 +534,6 @@ class Delivery:
                         self.outbox.save_digest_state(name, ch.digest)
             if made:
                 ch.worker.poke()
-        if not self.replay and not self.catching_up:
-            self._resolved(self.lifecycle.expire(now, self.lateness))
 
     def flush(self) -> None:
         """Everything held becomes a message now, except what waits for the morning."""
@@ -477,6 +551,38 @@ class Delivery:
                     self.outbox.save_digest_state(name, ch.digest)
             if made:
                 ch.worker.poke()
+
+    def would_send(self) -> dict[str, dict[str, Any]]:
+        """Per channel, what the outbox holds to send and what waits for a digest or the
+        morning (a replay without ``deliver``: all it would have sent)."""
+        out: dict[str, dict[str, Any]] = {}
+        held = self.outbox.held_counts()
+        for name, ch in self.channels.items():
+            msgs = self.outbox.messages(name, ("pending",))
+            alarms = resolved = 0
+            for m in msgs:
+                doc = m.doc
+                if doc["type"] == "alarm":
+                    alarms += 1
+                elif doc["type"] == "resolved":
+                    resolved += 1
+                elif doc["type"] == "digest":
+                    alarms += doc["count"]
+                    resolved += len(doc["resolved"])
+            out[name] = {
+                "type": ch.config.type,
+                "messages": len(msgs),
+                "alarms": alarms,
+                "resolved": resolved,
+                "held": held.get(name, 0),
+                "summaries": [one_line(m.doc) for m in msgs],
+            }
+        return out
+
+    def muted(self, a: Alarm) -> str:
+        """ "silenced", "acknowledged" or "": what the channels make of this alarm (for
+        output that shows every alarm, as --no-ui's). Any thread."""
+        return self.lifecycle.muted(alarm_doc(a), self.clock())[0]
 
     def pump(self, rounds: int = 1000) -> int:
         """Without threads (tests): send every due message now. Returns how many went out."""
@@ -580,9 +686,11 @@ def delivery_for(
     clock: Callable[[], float] = time.time,
     always: bool = False,
     data_dir: Path | None = None,
+    deliver: bool = True,
 ) -> Delivery | None:
     """A Delivery when the config has channels, else None (for cli/headless/app wiring).
-    ``always``: one without channels too (the console keeps its acks and silences in it)."""
+    ``always``: one without channels too (the console keeps its acks and silences in it).
+    ``deliver`` False: one that sends nothing and reports what it would have sent."""
     if not always and (config.delivery is None or not config.delivery.channels):
         return None
-    return Delivery(config, data_dir, replay=replay, clock=clock)
+    return Delivery(config, data_dir, replay=replay, clock=clock, deliver=deliver)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alser_tui.engine.faults import crash_point
 from alser_tui.engine.notify.base import DeliveryError, Sender
 from alser_tui.engine.notify.config import ChannelConfig
 from alser_tui.engine.notify.db import DeliveryDB
@@ -56,6 +57,11 @@ class Outbox:
             " VALUES (?, ?, ?, ?, 'pending', ?)",
             (channel, now, kind, json.dumps(doc, default=str), now),
         )
+
+    def ident(self, channel: str, mid: int) -> str:
+        """A message's identity for its receiver, the same on every try of it (a resend
+        after a crash is recognisable) and unique across data dirs: channel, row, site."""
+        return f"{channel}.{mid}.{self.db.site}"
 
     def head(self, channel: str) -> Message | None:
         """The oldest pending message: a channel delivers in order."""
@@ -261,7 +267,7 @@ class ChannelWorker:
             return True
         self.busy = True
         try:
-            self.sender.send(msg.doc, f"{self.name}.{msg.id}")
+            self.sender.send(msg.doc, self.outbox.ident(self.name, msg.id))
         except DeliveryError as exc:
             return self._failed(msg, str(exc), exc.permanent)
         except OSError as exc:
@@ -270,6 +276,7 @@ class ChannelWorker:
             return self._failed(msg, f"internal error: {exc!r}", False)
         finally:
             self.busy = False
+        crash_point(f"after-send.{self.name}")
         done = self.clock()
         self.outbox.mark_sent(msg.id, done)
         self.last_sent = done
