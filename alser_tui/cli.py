@@ -47,6 +47,12 @@ def build_argparser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--history", action="store_true", help="replay the guards' history_glob files, then exit"
     )
+    ap.add_argument(
+        "--deliver",
+        action="store_true",
+        help="with --history: send what the replay raises to the channels (by default a"
+        " replay sends nothing and says what it would have sent)",
+    )
     ap.add_argument("--json", action="store_true", help="headless output as JSON lines")
     ap.add_argument(
         "--parser", action="append", metavar="ID", help="run only this parser (repeatable)"
@@ -261,11 +267,18 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         workers=default_workers(args),
     )
     delivery = None
-    if not args.dry_run and config.delivery is not None and config.delivery.channels:
-        # Imported only when there is something to deliver: ~70 ms of start-up otherwise.
+    if not args.dry_run and _delivery_wanted(config):
+        # Imported only when there is something to deliver or to honour (silences and
+        # acknowledgements in delivery.db): ~70 ms of start-up otherwise.
         from alser_tui.engine.notify.manager import delivery_for
 
-        delivery = delivery_for(config, replay=args.history)
+        delivery = delivery_for(
+            config,
+            replay=args.history,
+            always=True,
+            # A replay is how rules are tried: it sends nothing unless told to.
+            deliver=not args.history or args.deliver,
+        )
     printer = HeadlessPrinter(
         config, json_lines=args.json, tick=args.tick, delivery=delivery, live=not args.history
     )
@@ -284,6 +297,8 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         finally:
             if delivery is not None:
                 delivery.stop()
+        if delivery is not None and not delivery.deliver and delivery.channels:
+            printer.would_send(delivery.report)
     except BrokenPipeError:
         # `alser-tui --json | head`: the reader left; that is not our failure.
         sys.stderr.close()
@@ -297,6 +312,15 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         # single odd line never gets here: parsers' errors are counted per line.
         return _fail(sys.stderr, f"engine stopped: {type(exc).__name__}: {exc}", EXIT_RUNTIME)
     return EXIT_OK
+
+
+def _delivery_wanted(config: Config) -> bool:
+    """Channels to send to, or a delivery.db whose silences and acks the output honours."""
+    if config.delivery is not None and config.delivery.channels:
+        return True
+    from alser_tui.engine.notify.config import DeliveryConfig
+
+    return (config.data_dir / (config.delivery or DeliveryConfig()).db).exists()
 
 
 def run_console(config: Config, args: argparse.Namespace) -> int:

@@ -133,6 +133,9 @@ class HeadlessPrinter:
             self.console.print(Text(f"{'Total':>5}: {_num(ev.total)}", style=style))
 
     def alarm(self, a: Alarm) -> None:
+        # What the channels make of it: a silenced or acknowledged alarm is still shown
+        # (this output lists every alarm), marked as such, and never rings the bell.
+        muted = self.delivery.muted(a) if self.delivery is not None else ""
         if self.json:
             obj: dict[str, Any] = {
                 "type": "alarm",
@@ -147,15 +150,22 @@ class HeadlessPrinter:
             if a.kind in ("instant", "dropped", "silent"):
                 obj["ts"] = a.ts
             obj["text"] = a.text
+            obj["silenced"] = muted == "silenced"
+            obj["acked"] = muted == "acknowledged"
             self._json(obj)
             return
         style = self.styles.get(a.parser, "")
         when = _fmt_time(a.ts)
-        self.console.print(
-            Text(f"{when} [{a.kind} sev {_num(a.severity)}] ", style="bold")
-            + Text(clean(a.text), style=style)
+        line = Text(f"{when} [{a.kind} sev {_num(a.severity)}] ", style="bold") + Text(
+            clean(a.text), style=style
         )
-        self.ring()
+        if muted:
+            # In words too: the dim style reaches a terminal only (a pipe gets no ANSI).
+            line.append(f" ({muted})")
+            line.stylize("dim")
+        self.console.print(line)
+        if not muted:
+            self.ring()
 
     def resolved(self, ev: AlarmResolved) -> None:
         """A condition alarm (silent) ended."""
@@ -279,6 +289,33 @@ class HeadlessPrinter:
             + ("".join(f" · {clean(t)}" for t in trouble))
         )
 
+    def would_send(self, report: dict[str, dict[str, Any]]) -> None:
+        """A replay without --deliver: what each channel would have been sent, on stderr
+        (and as one record in --json)."""
+        if self.json:
+            self._json({"type": "would_send", "channels": report})
+            self.out.flush()
+        lines = [
+            "alser-tui: the replay delivered nothing (--deliver sends it); it would have sent:"
+        ]
+        for name, r in report.items():
+            what = _count(r["messages"], "message")
+            if r["alarms"]:
+                what += f" ({_count(r['alarms'], 'alarm')})"
+            if r["resolved"]:
+                what += f", {r['resolved']} resolved"
+            if r["held"]:
+                what += f", {r['held']} held for quiet hours"
+            lines.append(
+                f"  {name} ({r['type']}): {what if r['messages'] or r['held'] else 'nothing'}"
+            )
+            shown = r["summaries"][:3]
+            lines.extend(f"    {clean(s)}" for s in shown)
+            if len(r["summaries"]) > len(shown):
+                lines.append(f"    ... and {len(r['summaries']) - len(shown)} more")
+        self.err.write("\n".join(lines) + "\n")
+        self.err.flush()
+
     def finished(self, ev: Finished) -> None:
         st = ev.stats
         if self.json:
@@ -293,6 +330,10 @@ class HeadlessPrinter:
                 lines.append(f"  {'':<14} last rejected: {clean(ps.last_reject[:200])}")
         self.err.write("\n".join(lines) + "\n")
         self.err.flush()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 def _num(x: float) -> Any:

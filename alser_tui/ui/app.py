@@ -119,10 +119,12 @@ class AlserApp(App[int]):
         steady: bool = False,
         theme: str | None = None,
         desktop: bool | None = None,
+        deliver: bool = False,
     ) -> None:
         """``clock`` is the engine's (windows close by it); ``wall_clock`` times silences.
         ``steady`` hides rates, memory and store size (deterministic snapshots).
-        ``desktop``: desktop notifications on, off, or None: where a display exists."""
+        ``desktop``: desktop notifications on, off, or None: where a display exists.
+        ``deliver``: a replay (``history``) sends to the channels too (--deliver)."""
         super().__init__()
         self.config = config
         self.history = history
@@ -139,7 +141,12 @@ class AlserApp(App[int]):
         )
         self.engine: Engine | None = None  # built on its thread, after the first frame
         self.delivery = ConsoleDelivery(
-            config, replay=history, data_dir=data_dir, enabled=not dry_run, clock=wall_clock
+            config,
+            replay=history,
+            data_dir=data_dir,
+            enabled=not dry_run,
+            clock=wall_clock,
+            deliver=deliver or not history,
         )
         self.desktop = DesktopCue(desktop, channel=self.delivery.has_desktop_channel)
         self._desktop_pending: list[Alarm] = []
@@ -720,6 +727,7 @@ def run_app(config: Config, args: argparse.Namespace) -> int:
         history=bool(getattr(args, "history", False)),
         dry_run=bool(getattr(args, "dry_run", False)),
         locales=tuple(getattr(args, "locale", None) or ()),
+        deliver=bool(getattr(args, "deliver", False)),
     )
     code = app.run()
     if app.model.error:

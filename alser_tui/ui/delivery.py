@@ -84,9 +84,11 @@ class ConsoleDelivery:
         data_dir: Path | None = None,
         enabled: bool = True,
         clock: Callable[[], float] = time.time,
+        deliver: bool = True,
     ) -> None:
         self.config = config
         self.replay = replay
+        self.deliver = deliver
         self.data_dir = data_dir
         self.enabled = enabled
         self.clock = clock
@@ -111,6 +113,7 @@ class ConsoleDelivery:
                 clock=self.clock,
                 always=True,
                 data_dir=self.data_dir,
+                deliver=self.deliver,
             )
             assert self.delivery is not None
             self.delivery.start()

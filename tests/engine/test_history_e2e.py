@@ -287,7 +287,10 @@ def test_history_alarms_threshold_abnormal_instant(tmp_path: Path, replay: Any) 
         "start",
         "end",
         "text",
+        "silenced",
+        "acked",
     }
+    assert (thr["silenced"], thr["acked"]) == (False, False)
 
     # Instant: one per fatal Error event (the where clause only filters windows).
     fatal = [d for _, _, d in js if d["error"]["level"] == "fatal"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,8 +215,10 @@ class Lifecycle:
         self._version = -1
         self._acks: set[str] = set()
         # The console writes silences and acks from its own thread while the dispatcher
-        # judges alarms: one lock keeps the cached view and the table in step.
-        self._lock = threading.RLock()
+        # judges alarms: one lock keeps the cached view and the table in step. It is the
+        # database's: the dispatcher judges inside a transaction (holding that one), and
+        # two locks taken in either order by different threads would deadlock.
+        self._lock = db.lock
         self.counts = {"silenced": 0, "acknowledged": 0, "realert": 0}
         self._load()
 

@@ -644,7 +644,9 @@ class Delivery:
             w = ch.worker
             queued = c.get("pending", 0)
             why = ch.sender.unavailable()
-            if why:
+            if not self.deliver:
+                state = "not sent (a replay; --deliver sends)"
+            elif why:
                 state = why
             elif queued and w.next_try is not None and w.next_try > now:
                 state = f"retrying in {max(1, round(w.next_try - now))}s"
