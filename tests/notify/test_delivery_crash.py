@@ -11,6 +11,7 @@ before it was marked sent.
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -229,3 +230,59 @@ def test_kill_9_during_delivery_loses_and_doubles_no_alarm(
         assert all(
             c["json"] == r["json"] for c in http.requests if c["headers"]["Idempotency-Key"] == key
         )
+
+
+def test_databases_from_before_the_mark_open_and_their_alarms_are_not_sent_again(
+    tmp_path: Path, smtp: SmtpServer, http: HttpServer
+) -> None:
+    """An alser.db of the previous version (alarms without title/previous, no store_id)
+    and no mark in delivery.db: its alarms were the old run's business, not news."""
+    site = Site(tmp_path, smtp, http)
+    site.alser_db.parent.mkdir()
+    con = sqlite3.connect(site.alser_db)
+    con.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "CREATE TABLE alarms (id INTEGER PRIMARY KEY, parser TEXT, kind TEXT, severity FLOAT,"
+        " amount FLOAT, grp TEXT, start INTEGER, end INTEGER, ts INTEGER, text TEXT,"
+        " created FLOAT, acked INTEGER);"
+    )
+    con.executemany(
+        "INSERT INTO alarms VALUES (NULL, 'Err', 'threshold', 3, 3, ?, 0, 10, 0, 'old', 0, 0)",
+        [(f'{{"kind": "K{100 + i}"}}',) for i in range(3)],
+    )
+    con.commit()
+    con.close()
+    p = site.start()
+    site.write_windows()
+    want = Counter(f"K{w}" for w in range(WINDOWS))
+    wait_for(lambda: site.posted() == want and site.mailed() == want and site.settled(), 15)
+    site.stop(p)
+    assert site.posted() == want and site.mailed() == want
+    assert len(site.stored()) == 3 + WINDOWS
+    titles = _ro(site.alser_db, "SELECT title FROM alarms WHERE id > 3")
+    assert titles == [("Err",)] * WINDOWS
+
+
+def test_kill_9_at_random_moments_of_a_stream(
+    tmp_path: Path, smtp: SmtpServer, http: HttpServer
+) -> None:
+    """No fault hook: three kill -9 at (seeded) random moments while windows close and
+    channels send, each followed by a restart."""
+    rng = random.Random(7)
+    site = Site(tmp_path, smtp, http)
+    base = int(time.time()) // 10 * 10 - 10 * 100
+    for batch in range(3):
+        p = site.start()
+        with site.log.open("a") as f:
+            for w in range(batch * 10, batch * 10 + 10):
+                ts = base + 10 * w + 3
+                f.write("".join(f"us,{ts},K{w} code={i}\n" for i in range(3)))
+        time.sleep(rng.uniform(0.0, 0.4))  # the random moment itself, not a wait
+        p.kill()
+        p.wait(10)
+    p = site.start()
+    want = Counter(f"K{w}" for w in range(30))
+    wait_for(lambda: site.posted() == want and site.mailed() == want and site.settled(), 20)
+    site.stop(p)
+    assert Counter(site.stored()) == want
+    assert site.posted() == want and site.mailed() == want
