@@ -29,6 +29,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def build_argparser() -> argparse.ArgumentParser:
     ap = _Parser(
         prog="alser-tui",
@@ -83,7 +93,7 @@ def build_argparser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--workers",
-        type=int,
+        type=non_negative_int,
         metavar="N",
         help="worker processes for --history (they read, parse, store and aggregate their"
         " share; default: one per core, up to 4, for replays of 32 MB or more)",
@@ -163,6 +173,9 @@ def _leave_demo_folder(dest: Path, *, keep: bool) -> None:
 def _main(args: argparse.Namespace, dest: Path | None) -> int:
     """The command itself; ``dest``: the demo's folder (with --demo)."""
     err = sys.stderr
+    refused = console_refused(args)
+    if refused:
+        return _fail(err, refused, EXIT_USAGE)
     demo_writer = None
     try:
         if dest is not None:
@@ -224,7 +237,7 @@ def _main(args: argparse.Namespace, dest: Path | None) -> int:
     try:
         if demo_writer is not None:
             demo_writer.start()
-        if args.no_ui or (args.history and args.json):
+        if headless(args):
             return run_headless(config, args)
         return run_console(config, args)
     finally:
@@ -234,11 +247,25 @@ def _main(args: argparse.Namespace, dest: Path | None) -> int:
             lock.__exit__(None, None, None)
 
 
+def headless(args: argparse.Namespace) -> bool:
+    return bool(args.no_ui or (args.history and args.json))
+
+
+def console_refused(args: argparse.Namespace) -> str:
+    """Why the console cannot start, or "". Without a terminal on stdin and stderr (where
+    Textual reads keys and draws) it would spin on the closed input forever."""
+    if headless(args) or args.check or args.list_parsers:
+        return ""
+    if args.json:
+        return "--json is headless output: add --no-ui (or --history)"
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return "the console needs a terminal (stdin and stderr); use --no-ui to run headless"
+    return ""
+
+
 def default_workers(args: argparse.Namespace) -> int:
     """-1: the engine decides (workers for big replays, bench/RESULTS.md)."""
-    if args.workers is not None:
-        return max(0, args.workers)
-    return -1
+    return -1 if args.workers is None else int(args.workers)
 
 
 def stop_handler(engine: Any) -> Callable[[int, object], None]:

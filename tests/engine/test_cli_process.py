@@ -197,3 +197,45 @@ def test_the_stop_handler_never_waits_for_the_lock_its_thread_holds() -> None:
     waiter.join(5)
     assert not waiter.is_alive()
     assert engine.stop_event.wait(5)
+
+
+def run_cli(root: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """The command as a user types it (no --no-ui added), bounded: a console that hangs
+    fails the test instead of the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "alser_tui", "-c", str(root / "alser.toml"), *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=root,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_console_without_a_terminal_exits_2_with_a_hint(root: Path) -> None:
+    # Started from cron, a pipe or `ssh host alser-tui`: no terminal to draw on or read keys
+    # from (it used to spin a core forever on the closed input).
+    r = run_cli(root, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "--no-ui" in r.stderr and "terminal" in r.stderr
+    assert r.stdout == "" and not (root / "var" / "alser.db").exists()
+
+
+def test_json_without_no_ui_exits_2_even_on_a_terminal(root: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        r = run_cli(root, "--json", stdin=follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == "alser-tui: --json is headless output: add --no-ui (or --history)\n"
+
+
+def test_negative_workers_is_a_usage_error(root: Path) -> None:
+    r = run_cli(root, "--no-ui", "--history", "--workers", "-1")
+    assert r.returncode == 2
+    assert "argument --workers: must be 0 or more, got -1" in r.stderr
