@@ -7,12 +7,14 @@ instance runs; the running instance sees a new silence at its next alarm.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from alser_tui.engine.alarms import alarm_fields
 from alser_tui.engine.config import Config, ConfigError, load_config
 from alser_tui.engine.notify.config import ALARM_KINDS, parse_duration
 from alser_tui.engine.notify.db import DeliveryDB
@@ -117,6 +119,10 @@ def _silence(
         if duration <= 0:
             err.write("alser-tui: --for must be more than 0\n")
             return EXIT_USAGE
+        unknown = unknown_match_field(config, args.parser, args.kind, matchers)
+        if unknown:
+            err.write(f"alser-tui: {unknown}\n")
+            return EXIT_USAGE
         s = silences.add(
             parser=args.parser,
             kind=args.kind,
@@ -141,6 +147,26 @@ def _silence(
         return EXIT_RUNTIME
     out.write(f"silence {args.id} removed\n")
     return EXIT_OK
+
+
+def unknown_match_field(
+    config: Config, parser: str, kind: str, matchers: tuple[tuple[str, str], ...]
+) -> str:
+    """Why a --match names a field no alarm in scope carries (it would never match), or ""."""
+    parsers = [p for p in config.parsers if not parser or p.id == parser]
+    fields = {"text"}.union(*(alarm_fields(p, kind) for p in parsers))
+    for name, _value in matchers:
+        if name in fields:
+            continue
+        whose = f"parser {parser!r}" if parser else "any parser"
+        what = f"{kind} alarms" if kind else "alarms"
+        close = difflib.get_close_matches(name, sorted(fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(fields))
+        return (
+            f"--match {name}=...: {what} of {whose} have no field {name!r}{hint}; fields: {known}"
+        )
+    return ""
 
 
 def _outbox(

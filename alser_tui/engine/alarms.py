@@ -53,6 +53,23 @@ class RowMarks:
     previous: float | None = None
 
 
+DROPPED_FIELDS = ("area", "program")
+
+
+def alarm_fields(p: ParserConfig, kind: str = "") -> frozenset[str]:
+    """The group fields an alarm of this parser (and kind, "" any) carries: what a silence
+    can match besides its text. Window alarms carry the group_by fields; an instant one the
+    whole row; a dropped one the area and the program that lost lines."""
+    out: set[str] = set()
+    if kind in ("", THRESHOLD, ABNORMAL):
+        out.update(p.group_by)
+    if kind in ("", INSTANT) and (p.instant or p.kind == "hostline"):
+        out.update(p.column_names)
+    if kind in ("", DROPPED) and p.kind == "hostline":
+        out.update(DROPPED_FIELDS)
+    return frozenset(out)
+
+
 def format_row(fmt: str, amount: Any, group: dict[str, Any]) -> str:
     """Fill a row format ({amount} is the aggregate); a value that does not fit its spec
     (a NULL under ``{line:>5d}``, say) is shown as text instead of failing."""

@@ -242,6 +242,39 @@ def test_silence_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "unknown parser 'Nope'" in err and "FIELD=VALUE" in err and "not a duration" in err
 
 
+def test_silence_cli_refuses_a_field_no_alarm_carries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(tmp_path, "")
+    conf = str(tmp_path / "alser.toml")
+
+    def add(*args: str) -> int:
+        return notify_cli.main(
+            ["silence", "add", "-c", conf, "--for", "1h", *args], out=io.StringIO()
+        )
+
+    # A typo would make a silence that never matches: the on-call thinks it is muted.
+    assert add("--match", "fiel=map.php") == 2
+    assert add("--parser", "Error", "--match", "file=map.php") == 2
+    assert add("--kind", "threshold", "--parser", "PhpError", "--match", "msg=x") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "alser-tui: --match fiel=...: alarms of any parser have no field 'fiel'"
+        " (did you mean 'file'?); fields: area, cls, file, text, ts",
+        "alser-tui: --match file=...: alarms of parser 'Error' have no field 'file';"
+        " fields: area, cls, text, ts",
+        "alser-tui: --match msg=...: threshold alarms of parser 'PhpError' have no field"
+        " 'msg'; fields: area, file, text",
+    ]
+    # Every field an alarm can carry: group fields, an instant's whole row, the text.
+    assert add("--match", "file=map*", "--match", "area=us") == 0
+    assert add("--parser", "Error", "--kind", "instant", "--match", "ts=1*") == 0
+    assert add("--match", "text=*timeout*") == 0
+    out = io.StringIO()
+    assert notify_cli.main(["silence", "list", "-c", conf], out=out) == 0
+    assert len(out.getvalue().splitlines()) == 3
+
+
 def test_ack_until_resolved(tmp_path: Path) -> None:
     d, r = setup(tmp_path, "[delivery]\ncatch_up = false\nrealert = 0\n")
     a, a1 = alarm(), alarm(start=T0 + 60)
