@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from console_support import T0, Root, php, rows_of, text_of, wait_for
+from console_support import T0, Root, err, php, rows_of, text_of, wait_for
 
 from alser_tui.ui.text import group_key
+from alser_tui.ui.widgets.alarm_list import AlarmList
 from alser_tui.ui.widgets.group_table import GroupTable
 from alser_tui.ui.widgets.parser_list import ParserList
 from alser_tui.ui.widgets.top_bar import TopBar
@@ -96,6 +97,36 @@ async def test_a_closing_window_feeds_trend_and_alarms(root: Root) -> None:
         await wait_for(pilot, lambda: "● over" in rows_of(app.query_one(ParserList))[0][4])
         strip = app.main.query_one("AlarmStrip")
         await wait_for(pilot, lambda: text_of(strip).startswith("● 1 firing (1 unacked)"))  # type: ignore[arg-type]
+
+
+async def test_the_alarm_cursor_stays_on_the_alarm_the_user_reads(root: Root) -> None:
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened)
+        alarms = app.query_one(AlarmList)
+        root.append("err.1.log", [err("us", T0 + 1, "DbError")])
+        await wait_for(pilot, lambda: alarms.row_count == 1)
+        # Unread and unfocused, the list shows the newest under its cursor.
+        root.append("err.1.log", [err("br", T0 + 2, "Timeout")])
+        await wait_for(pilot, lambda: alarms.row_count == 2)
+        assert rows_of(alarms)[alarms.cursor_row][5].endswith("br Timeout")
+        await pilot.press("tab")
+        assert app.focused is alarms
+        # The on-call reads the top alarm; another one arrives before the key.
+        root.append("err.1.log", [err("de", T0 + 3, "OutOfMemory")])
+        await wait_for(pilot, lambda: alarms.row_count == 3)
+        assert rows_of(alarms)[0][5].endswith("de OutOfMemory")
+        assert rows_of(alarms)[alarms.cursor_row][5].endswith("br Timeout")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: rows_of(alarms)[1][0] == "○")
+        assert [r[0] for r in rows_of(alarms)] == ["●", "○", "●"]
+        # A row the user moved to stays chosen too, the top one included.
+        await pilot.press("g")
+        root.append("err.1.log", [err("us", T0 + 4, "Deadlock")])
+        await wait_for(pilot, lambda: alarms.row_count == 4)
+        assert rows_of(alarms)[alarms.cursor_row][5].endswith("de OutOfMemory")
+        assert alarms.cursor_row == 1
 
 
 async def test_a_followed_drill_down_pages_in_and_reads_only_what_is_new(

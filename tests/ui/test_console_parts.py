@@ -103,7 +103,6 @@ def test_firing_is_the_newest_window_and_acks_count() -> None:
 class _TableApp(App[None]):
     def compose(self) -> ComposeResult:
         yield KeyedTable(id="t")
-        yield KeyedTable(id="top", stick_to_top=True)
 
 
 def _rows(keys: list[str]) -> list[tuple[str, list[str | Text]]]:
@@ -130,14 +129,6 @@ async def test_keyed_table_keeps_the_cursor_row_through_changes() -> None:
         t.select_key("x")  # not there yet: taken on the sync that brings it
         t.sync(_rows(["b", "d", "x"]))
         assert t.cursor_key == "x"
-        top = app.query_one("#top", KeyedTable)
-        top.set_columns([("key", "k"), ("value", "v")])
-        top.sync(_rows(["2", "1"]))
-        top.sync(_rows(["3", "2", "1"]))  # newest on top: a cursor on top follows it
-        assert top.cursor_key == "3"
-        top.move_cursor(row=1)  # on "2": away from the top, the cursor stays on its row
-        top.sync(_rows(["4", "3", "2", "1"]))
-        assert top.cursor_key == "2" and top.cursor_row == 2
         # A click puts the cursor on the row under it (the header is line 0).
         await pilot.click("#t", offset=(2, 2))
         assert t.cursor_row == 1 and t.cursor_key == t.keys[1] and t.chosen

@@ -17,7 +17,9 @@ SHOW_MAX = 500  # rows: the newest; the model keeps more for the strip and the a
 
 
 class AlarmList(KeyedTable):
-    """Newest on top; the cursor follows the top until the user moves it."""
+    """Newest on top. The cursor shows the newest alarm only while nobody can act on it;
+    once the list has focus (or a row was chosen, or a palette is open over it) it stays
+    on its alarm whatever arrives: ``enter`` and ``a`` act on the alarm the user read."""
 
     DEFAULT_CSS = css_beside(__file__)
     COMPONENT_CLASSES: ClassVar[set[str]] = KeyedTable.COMPONENT_CLASSES | {
@@ -52,8 +54,11 @@ class AlarmList(KeyedTable):
             self.seq = seq
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(stick_to_top=True, **kwargs)
+        super().__init__(**kwargs)
         self._cells: dict[int, tuple[tuple[bool, bool, str], list[Cell]]] = {}
+
+    def follows_first_row(self) -> bool:
+        return not self.chosen and not self.has_focus and self.screen is self.app.screen
 
     def show(self, model: ConsoleModel) -> None:
         self.set_columns(

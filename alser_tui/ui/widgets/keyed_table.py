@@ -115,11 +115,8 @@ class KeyedTable(ScrollView, can_focus=True):
         def control(self) -> KeyedTable:
             return self.table
 
-    def __init__(self, *, stick_to_top: bool = False, **kwargs: Any) -> None:
-        """``stick_to_top``: a cursor on the first row stays on the first row (a list whose
-        newest entries arrive on top follows them until the user moves away)."""
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.stick_to_top = stick_to_top
         self.cursor_row = 0
         # Until someone puts the cursor on a row, it stays on the first row: the initial
         # cursor is not a choice to keep while that row's group sinks down the table.
@@ -224,6 +221,10 @@ class KeyedTable(ScrollView, can_focus=True):
         if scroll:
             self._scroll_to_row(row)
 
+    def follows_first_row(self) -> bool:
+        """Whether a sync puts the cursor on the first row instead of keeping its row."""
+        return not self.chosen
+
     def is_flexible(self, column_key: str) -> bool:
         return column_key in self.FLEX_COLUMNS
 
@@ -231,8 +232,7 @@ class KeyedTable(ScrollView, can_focus=True):
         """Make the table show exactly ``rows`` (key, cells), in this order."""
         self._rows = rows
         wanted = self._pending_key or self.cursor_key
-        on_top = self.stick_to_top and self.cursor_row == 0
-        if self._pending_key is None and (on_top or not self.chosen):
+        if self._pending_key is None and self.follows_first_row():
             wanted = rows[0][0] if rows else None
         self._pending_key = None
         keys = [k for k, _ in rows]
