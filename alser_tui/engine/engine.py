@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alser_tui.engine import grouping, ingest
-from alser_tui.engine.alarms import Alarm, AlarmRules, format_row
+from alser_tui.engine.alarms import DROPPED, INSTANT, Alarm, AlarmRules, format_row
 from alser_tui.engine.config import Config, GuardConfig, ParserConfig
 from alser_tui.engine.events import (
     AlarmRaised,
@@ -31,6 +31,7 @@ from alser_tui.engine.events import (
 from alser_tui.engine.health import HealthMonitor, skew_text, skew_verdict
 from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
+from alser_tui.engine.parsers.hostline import drop_evidence
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
 from alser_tui.engine.sources.fdlimit import FileBudget
 from alser_tui.engine.sources.follower import LiveFollower
@@ -1028,6 +1029,24 @@ class Engine:
         if self.store is None:
             return []
         return self.store.events_of(self.runs[parser_id].config, start, end, group, limit=limit)
+
+    def alarm_events(self, alarm: Alarm, limit: int = 10_000) -> list[dict[str, Any]]:
+        """An instant or dropped alarm's own events: the row an instant was raised for, the
+        statistics line that reported a loss (its rows name the destinations, not the
+        program; the parser's ``where`` may leave both out of every window)."""
+        if self.store is None:
+            return []
+        p = self.runs[alarm.parser].config
+        if alarm.kind == DROPPED:
+            evidence = drop_evidence(str(alarm.group.get("program")), int(alarm.amount))
+            match = {"area": alarm.group.get("area")}
+            return self.store.events_at(
+                p, alarm.ts, match, contains=evidence, one_per_line=True, limit=limit
+            )
+        if alarm.kind != INSTANT:
+            raise ValueError(f"a {alarm.kind} alarm stands for a window: use events_of")
+        match = {k: v for k, v in alarm.group.items() if k in p.column_names}
+        return self.store.events_at(p, alarm.ts, match, limit=limit)
 
     def open_totals(self) -> dict[str, tuple[int, float] | None]:
         """Every parser's newest window: (start, total), or None before its first row.

@@ -620,6 +620,41 @@ class Store:
         params.append(limit)
         return [dict(zip(cols, rec, strict=True)) for rec in con.execute(sql, params)]
 
+    def events_at(
+        self,
+        p: ParserConfig,
+        ts: int,
+        match: dict[str, Any],
+        *,
+        contains: str = "",
+        one_per_line: bool = False,
+        limit: int = 10_000,
+        con: sqlite3.Connection | None = None,
+    ) -> list[dict[str, Any]]:
+        """The events stamped ``ts`` whose columns equal ``match`` and whose raw line holds
+        ``contains``: an alarm's own events. The parser's ``where`` is not applied (it picks
+        what its windows count; an instant row it leaves out still raised its alarm).
+        ``one_per_line``: a line that made several rows (syslog-ng statistics) once."""
+        con = con or self.reader()
+        cond = ["ts = ?"]
+        params: list[Any] = [ts]
+        for name, value in match.items():
+            if name not in p.column_names:
+                raise KeyError(name)
+            cond.append(f"{q(name)} IS ?")
+            params.append(value)
+        if contains:
+            cond.append("instr(raw, ?) > 0")  # a substring, never a LIKE pattern
+            params.append(contains)
+        cols = [*p.column_names, "raw"]
+        sql = (
+            f"SELECT {', '.join(q(c) for c in cols)} FROM {q(events_table(p.id))}"
+            f" WHERE {' AND '.join(cond)}{' GROUP BY raw' if one_per_line else ''}"
+            " ORDER BY ts, rowid LIMIT ?"
+        )
+        params.append(limit)
+        return [dict(zip(cols, rec, strict=True)) for rec in con.execute(sql, params)]
+
     def close(self) -> None:
         try:
             self.con.close()

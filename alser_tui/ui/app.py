@@ -593,15 +593,23 @@ class AlserApp(App[int]):
             self.push_screen(HelpScreen(self.help_sections(), HELP_EXTRA))
 
     def open_drill(
-        self, p: Any, start: int, end: int, group: dict[str, Any], *, live: bool
+        self,
+        p: Any,
+        start: int,
+        end: int,
+        group: dict[str, Any],
+        *,
+        live: bool,
+        alarm: Alarm | None = None,
     ) -> None:
-        """The raw lines of one group: one drill-down screen, kept and pointed at it."""
+        """The raw lines of one group (or an instant or dropped alarm's own): one drill-down
+        screen, kept and pointed at it."""
         drill = self._drill
         if drill is None:
-            drill = self._drill = DrillScreen(p, start, end, group, live=live)
+            drill = self._drill = DrillScreen(p, start, end, group, live=live, alarm=alarm)
             self.install_screen(drill, name="drill")  # kept when popped: no rebuild next time
         else:
-            drill.retarget(p, start, end, group, live=live)
+            drill.retarget(p, start, end, group, live=live, alarm=alarm)
         if drill is not self.screen:
             self.push_screen(drill)
 

@@ -13,6 +13,7 @@ from alser_tui.ui.text import group_key
 
 if TYPE_CHECKING:
     # Both import sqlite_utils and the parsers: the app loads them after its first frame.
+    from alser_tui.engine.alarms import Alarm
     from alser_tui.engine.engine import Engine
     from alser_tui.engine.store import GroupRow
 
@@ -170,3 +171,11 @@ def fetch_events(
     ts, skip = after
     rows = engine.events_of(parser_id, ts, end, group, limit=limit + skip)[skip:]
     return Events(parser_id, start, end, group, tuple(rows), len(rows) >= limit, more=True)
+
+
+def fetch_alarm_events(
+    engine: Engine, alarm: Alarm, group: dict[str, Any], *, limit: int = EVENTS_LIMIT
+) -> Events:
+    """An instant or dropped alarm's own event(s), shown under its group."""
+    rows = engine.alarm_events(alarm, limit=limit)
+    return Events(alarm.parser, alarm.start, alarm.end, group, tuple(rows), len(rows) >= limit)

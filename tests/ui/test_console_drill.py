@@ -13,6 +13,7 @@ from alser_tui.ui.app import AlserApp
 from alser_tui.ui.screens.drill import DrillScreen
 from alser_tui.ui.screens.event import EventScreen, pretty_json
 from alser_tui.ui.screens.silence import SilencePicker
+from alser_tui.ui.widgets.alarm_list import AlarmList
 from alser_tui.ui.widgets.event_table import EventTable
 
 SIZE = (160, 45)
@@ -198,3 +199,89 @@ def table_group(table: Any, row: int) -> dict[str, Any]:
     group = main._group_of(table.keys[row])
     assert group is not None
     return group
+
+
+KERNEL_CONFIG = """
+[storage]
+dir = "var"
+
+[engine]
+lateness = 2
+poll_interval = 0.02
+glob_interval = 0.2
+
+[[guards]]
+tail_glob = "logs/kernel.*.log"
+history_glob = "history/kernel*"
+parsers = ["Kernal"]
+
+[[parsers]]
+id = "Kernal"
+kind = "hostline"
+title = "Kernel"
+window = 60
+aggregate = "sum:amount"
+group_by = ["area", "program"]
+where = "program <> ''"
+instant = "{area:>3} {host} {data}"
+row_format = "{amount:>10} {area:>3} {program}"
+"""
+
+OOM = f"us,{T0 + 5},kernel: Out of memory: Killed process 4242 (php-fpm),web-us-01"
+LOST = (
+    f"us,{T0 + 10},syslog-ng[900]: Log statistics; dropped='program(phperror)=37',"
+    " dropped='program(mongo)=0', processed='destination(d_phperror)=500',"
+    " processed='destination(d_mongo)=20',collector-us"
+)
+KERNEL_HISTORY = [
+    OOM,
+    f"us,{T0 + 5},kernel: eth0: link up,web-us-02",  # the same second, another host
+    LOST,
+    # The same second and area, another collector, nothing lost: not the alarm's line.
+    f"us,{T0 + 10},syslog-ng[901]: Log statistics; dropped='program(phperror)=0',"
+    " processed='destination(d_phperror)=300',collector-us2",
+    f"de,{T0 + 70},kernel: EXT4-fs error: disk full,db-de-01",
+]
+
+
+async def test_enter_on_an_instant_or_dropped_alarm_opens_its_own_lines(tmp_path: Any) -> None:
+    # Kernel messages carry no program and syslog-ng's rows name destinations (d_phperror),
+    # not the program that lost lines: the parser's window rows hold neither alarm's line.
+    (tmp_path / "alser.toml").write_text(KERNEL_CONFIG, encoding="utf-8")
+    (tmp_path / "history").mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "history" / "kernel.1.log").write_text("\n".join(KERNEL_HISTORY) + "\n")
+    (tmp_path / "logs" / "kernel.1.log").touch()
+    app = Root(tmp_path).app(history=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        alarms = app.query_one(AlarmList)
+        alarms.focus()
+        kinds = [(r[4], r[5]) for r in rows_of(alarms)]
+        assert [k for k, _ in kinds] == ["instant", "dropped", "instant", "instant"]
+
+        async def open_alarm(row: int) -> DrillScreen:
+            alarms.move_cursor(row=row)
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, DrillScreen) and app.screen.events is not None,
+            )
+            screen = app.screen
+            assert isinstance(screen, DrillScreen)
+            await wait_for(pilot, lambda: len(rows_of(screen.query_one(EventTable))) >= 1)
+            return screen
+
+        screen = await open_alarm(1)
+        events = screen.query_one(EventTable)
+        assert [e["raw"] for e in events.events] == [LOST]
+        assert screen.breadcrumb().plain == (
+            "Kernel › area=us program=phperror › 1 line  ·  dropped at 08:00:10"
+        )
+        await pilot.press("escape")
+        oom = next(i for i, (k, text) in enumerate(kinds) if "Out of memory" in text)
+        screen = await open_alarm(oom)
+        assert [e["raw"] for e in screen.query_one(EventTable).events] == [OOM]
+        assert screen.breadcrumb().plain == (
+            "Kernel › area=us program= › 1 line  ·  instant at 08:00:05"
+        )

@@ -11,9 +11,12 @@ from console_support import T0, WINDOW, Root, err, rows_of, settle, text_of, wai
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 
+from alser_tui.engine.alarms import Alarm
+from alser_tui.engine.events import AlarmRaised
 from alser_tui.engine.notify.db import DeliveryDB
 from alser_tui.engine.notify.lifecycle import Silences
 from alser_tui.ui.app import AlserApp
+from alser_tui.ui.messages import EngineEvent
 from alser_tui.ui.screens.silences import SilencesScreen
 from alser_tui.ui.text import group_key
 from alser_tui.ui.toasts import ToastBoard
@@ -166,17 +169,33 @@ async def test_an_alarm_outside_the_top_n_opens_on_its_own_row(root: Root) -> No
         await settle(pilot)
         alarms = app.query_one(AlarmList)
         alarms.focus()
-        await pilot.press("g")  # the newest alarm: Zzz, the lone class
+        await pilot.press("g")  # the newest alarm: Zzz's instant, its own line at once
         assert "Zzz" in rows_of(alarms)[0][5]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "events", None) is not None)
+        assert app.screen.breadcrumb().plain.startswith("Exceptions › area=us cls=Zzz › 1 line")
+        await pilot.press("escape")
+        # A window alarm on a group the top N leaves out (a tie at the cut, a late line).
+        zzz = {"area": "us", "cls": "Zzz"}
+        window_alarm = Alarm(
+            "Error", "threshold", 1, 1, zzz, base, base + WINDOW, base, "Exceptions Zzz"
+        )
+        app.post_message(EngineEvent(AlarmRaised(window_alarm)))
+
+        def shown() -> list[tuple[str, str]]:
+            return [(r[3], r[4]) for r in rows_of(alarms)]
+
+        await wait_for(pilot, lambda: ("Error", "threshold") in shown())
+        alarms.focus()
+        alarms.move_cursor(row=shown().index(("Error", "threshold")))
         await pilot.press("enter")
         await selected(pilot, "Error")
         table = app.query_one(GroupTable)
-        zzz = group_key({"area": "us", "cls": "Zzz"})
-        await wait_for(pilot, lambda: zzz in table.keys)
+        await wait_for(pilot, lambda: group_key(zzz) in table.keys)
         rows = rows_of(table)
         assert [r[0] for r in rows] == ["1", "2", "3", "4", "5", "·"]
         assert rows[-1][1:] == ["1", "not in top N", "us", "Zzz"]
-        assert table.cursor_key == zzz
+        assert table.cursor_key == group_key(zzz)
         # Two keys from the alarm to its line, as for any row.
         await pilot.press("enter")
         await wait_for(pilot, lambda: getattr(app.screen, "events", None) is not None)

@@ -156,23 +156,20 @@ async def test_alarm_list_enter_opens_parser_window_and_group(root: Root) -> Non
         ]
         assert all(r[0] == "●" for r in rows)
         assert rows[0][5] == "Exceptions Fatal de OutOfMemory"
-        # An old instant alarm: its parser, its window, its group.
+        # An old instant alarm: one key to its own line.
         await pilot.press("j", "j", "j", "enter")
-        await wait_for(
-            pilot, lambda: app.main.scope is not None and app.main.scope.start == T0 + 120
-        )
-        table = app.query_one(GroupTable)
-        assert app.main.selected == "Error" and app.focused is table
-        assert table.cursor_key == group_key({"area": "us", "cls": "DbError"})
-        # Two keys from an alarm to its raw lines.
-        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DrillScreen))
         drill = app.screen
         assert isinstance(drill, DrillScreen)
         await wait_for(pilot, lambda: drill.events is not None)
-        assert drill.breadcrumb().plain.startswith("Exceptions › area=us cls=DbError › 1 line ")
+        assert drill.breadcrumb().plain == (
+            "Exceptions › area=us cls=DbError › 1 line  ·  instant at 08:02:03"
+        )
+        assert drill.events is not None and [e["ts"] for e in drill.events.rows] == [T0 + 123]
         await pilot.press("escape")
-        # The threshold alarm of the newest PHP window: back to live, on the map.php group.
+        # The threshold alarm of the newest PHP window: its parser, its window, its group;
+        # two keys from it to its raw lines.
+        table = app.query_one(GroupTable)
         alarms.focus()
         await pilot.press("g", "j", "j", "enter")
         await wait_for(

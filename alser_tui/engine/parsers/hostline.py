@@ -15,6 +15,11 @@ _PROCESSED = re.compile(r"processed='destination\(([^)]*)\)=([0-9]+)'")
 DEFAULT_INSTANT = "{area} {host} {data}"
 
 
+def drop_evidence(program: str, count: int) -> str:
+    """The text of a statistics line that reported this loss (its 'dropped' alarm's line)."""
+    return f"dropped='program({program})={count}'"
+
+
 class HostLineParser(Parser):
     """Rows are (area, ts, host, data, program, amount).
 

@@ -15,15 +15,17 @@ from textual.widgets import Input, Static
 
 from alser_tui.engine.config import ParserConfig
 from alser_tui.sanitize import clean
-from alser_tui.ui.query import EVENTS_LIMIT, FIRST_PAGE, Events, fetch_events
+from alser_tui.ui.model import alarm_kind_word
+from alser_tui.ui.query import EVENTS_LIMIT, FIRST_PAGE, Events, fetch_alarm_events, fetch_events
 from alser_tui.ui.screens.event import EventScreen
-from alser_tui.ui.text import group_key, group_words, parser_style, show, span
+from alser_tui.ui.text import clock, group_key, group_words, parser_style, show, span
 from alser_tui.ui.widgets.alarm_strip import AlarmStrip
 from alser_tui.ui.widgets.event_table import EventTable
 from alser_tui.ui.widgets.key_bar import KeyBar
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
 
 if TYPE_CHECKING:
+    from alser_tui.engine.alarms import Alarm
     from alser_tui.ui.app import AlserApp
 
 FOLLOW_EVERY = 4  # ticks between reads of what a live window gained
@@ -41,22 +43,38 @@ class DrillScreen(Screen[None]):
     ]
 
     def __init__(
-        self, p: ParserConfig, start: int, end: int, group: dict[str, Any], *, live: bool
+        self,
+        p: ParserConfig,
+        start: int,
+        end: int,
+        group: dict[str, Any],
+        *,
+        live: bool,
+        alarm: Alarm | None = None,
     ) -> None:
         super().__init__()
-        self.retarget(p, start, end, group, live=live)
+        self.retarget(p, start, end, group, live=live, alarm=alarm)
         self._ticks = 0
 
     def retarget(
-        self, p: ParserConfig, start: int, end: int, group: dict[str, Any], *, live: bool
+        self,
+        p: ParserConfig,
+        start: int,
+        end: int,
+        group: dict[str, Any],
+        *,
+        live: bool,
+        alarm: Alarm | None = None,
     ) -> None:
         """Show another group's lines. The app keeps one drill-down screen and points it
-        at each group in turn: building its widgets anew each time cost a key press ~50 ms."""
+        at each group in turn: building its widgets anew each time cost a key press ~50 ms.
+        ``alarm``: an instant or dropped one, whose own event(s) are shown instead."""
         self.parser = p
         self.start = start
         self.end = end
         self.group = group
-        self.live = live
+        self.live = live and alarm is None
+        self.alarm = alarm
         self.events: Events | None = None
         self.asking: str = ""  # "search" or "filter" while the input is open
         self._generation = getattr(self, "_generation", 0) + 1
@@ -108,6 +126,11 @@ class DrillScreen(Screen[None]):
     def request(self) -> None:
         engine = self.alser.engine
         if engine is None:
+            return
+        if self.alarm is not None:
+            if self.events is None:
+                fetch_own = partial(fetch_alarm_events, engine, self.alarm, self.group)
+                self.alser.submit("events", fetch_own, partial(self._apply, self._generation))
             return
         table = self.table
         held = len(table.events)
@@ -189,7 +212,10 @@ class DrillScreen(Screen[None]):
                 text.append(" so far, reading…")
             if table.filter:
                 text.append(f" · filtered: {len(table.shown):,} / {len(table.events):,}")
-        text.append(f"  ·  {span(self.start, self.end)}")
+        if self.alarm is not None:
+            text.append(f"  ·  {alarm_kind_word(self.alarm.kind)} at {clock(self.alarm.ts)}")
+        else:
+            text.append(f"  ·  {span(self.start, self.end)}")
         if self.live:
             text.append(" · following")
         return text

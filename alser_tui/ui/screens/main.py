@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 
-from alser_tui.engine.alarms import CONDITION_KINDS
+from alser_tui.engine.alarms import CONDITION_KINDS, DROPPED, INSTANT
 from alser_tui.ui.model import ConsoleModel, MarkedRow, source_trouble
 from alser_tui.ui.query import FIRST_PAGE, Scope, build_scope, fetch_events
 from alser_tui.ui.text import clock, group_key
@@ -477,6 +477,11 @@ class MainScreen(Screen[None]):
         p = self.model.parsers[a.parser].config
         # Instant alarms carry the whole row: keep the fields the table groups by.
         group = {k: a.group[k] for k in p.group_by if k in a.group}
+        if a.kind in (INSTANT, DROPPED):
+            # One event (or one statistics line) of its own, which the parser's `where`
+            # may keep out of every window's rows: straight to it.
+            self.alser.open_drill(p, a.start, a.end, group, live=False, alarm=a)
+            return
         self.select_parser(a.parser)
         self.window = a.start
         self.pin = (a.parser, a.start, group, a.amount)
