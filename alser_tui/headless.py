@@ -214,6 +214,8 @@ class HeadlessPrinter:
 
     def unguarded(self, ev: UnguardedFiles) -> None:
         """Files in the watched directories that no guard covers: the new ones, on one line."""
+        if not ev.new:
+            return  # only some went away
         if self.json:
             self._json({"type": "unguarded", "files": list(ev.files), "new": list(ev.new)})
             return

@@ -900,7 +900,10 @@ class Engine:
             return ()
         first = not tracker.scanned
         new = tracker.scan()
-        if new:
+        # The first scan and files that went away are news too: the delivery keeps the
+        # set it told of in step with the folders (one that comes back, even while we were
+        # down, is reported again), never judging by what this run alone has seen.
+        if new or tracker.gone or first:
             self.emit(UnguardedFiles(tracker.files, tuple(new), first))
         return tracker.files
 

@@ -140,8 +140,9 @@ class Finished:
 
 @dataclass(frozen=True, slots=True)
 class UnguardedFiles:
-    """Files in the watched directories that no guard covers. ``new`` appeared since the
-    last such event; the first one (``first``) lists every file found at start."""
+    """Files in the watched directories that no guard covers, sent at the first scan and
+    when they change. ``new`` appeared since the last such event (none: some went away);
+    the first one (``first``) lists every file found at start."""
 
     files: tuple[str, ...]
     new: tuple[str, ...]

@@ -52,18 +52,21 @@ def test_tracker_covers_tail_and_history_globs(tmp_path: Path) -> None:
     touch(logs / "app.1.log.gz")  # a rotated copy: covered by the history glob
     touch(logs / "orders.1.log")
     touch(logs / "web1" / "php.log")
-    touch(logs / "web1" / "php.log.1")
+    # Rotated members of guarded families (logrotate's counters, dates, compression).
+    for name in ("web1/php.log.1", "web1/php.log.2.gz", "app.2.log.1", "app.2.log-20240101"):
+        touch(logs / name)
+    touch(logs / "orders.1.log.1")  # a rotated member of an unguarded family is unguarded
     (logs / "subdir").mkdir()  # directories are not files
     tail = [str(logs / "app.*.log"), str(logs / "*" / "php.log")]
     t = UnguardedTracker(tail, [*tail, str(logs / "app.*.log.gz")], interval=0)
     assert t.directories() == sorted([str(logs), str(logs / "subdir"), str(logs / "web1")])
     new = t.scan()
-    assert new == [str(logs / "orders.1.log"), str(logs / "web1" / "php.log.1")]
-    assert t.scan() == []  # nothing new
+    assert new == [str(logs / "orders.1.log"), str(logs / "orders.1.log.1")]
+    assert t.scan() == [] and t.gone == ()  # nothing new
     touch(logs / "mongo.log")
     (logs / "orders.1.log").unlink()
-    assert t.scan() == [str(logs / "mongo.log")]
-    assert t.files == (str(logs / "mongo.log"), str(logs / "web1" / "php.log.1"))
+    assert t.scan() == [str(logs / "mongo.log")] and t.gone == (str(logs / "orders.1.log"),)
+    assert t.files == (str(logs / "mongo.log"), str(logs / "orders.1.log.1"))
     touch(logs / "orders.1.log")  # back again: new again
     assert t.scan() == [str(logs / "orders.1.log")]
 

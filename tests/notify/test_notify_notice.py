@@ -167,6 +167,26 @@ def test_restart_does_not_repeat_the_start_list(tmp_path: Path, http: HttpServer
     assert http.wait(3)[2]["json"]["items"] == [B]
 
 
+def test_every_change_is_judged_against_what_was_told(tmp_path: Path, http: HttpServer) -> None:
+    cfg = make_config(tmp_path, hook_toml(http.url))
+
+    def run(*events: UnguardedFiles) -> int:
+        d = Delivery(cfg, clock=Clock(T0 + 65))
+        d.start(threads=False)
+        for ev in events:
+            d.handle(ev)
+        sent = d.pump()
+        d.stop()
+        return sent
+
+    assert run(start((A, B))) == 1
+    assert run(start(()), appeared((A, B), (A, B))) == 1  # gone at start: news again
+    # Files told of already, in an event that is not a start (its scan saw them first).
+    assert run(appeared((A, B), (A, B))) == 0
+    assert run(appeared((A, B, C), (C,))) == 1
+    assert [r["json"]["items"] for r in http.wait(3)] == [[A, B], [A, B], [C]]
+
+
 def test_routes_choose_channels_for_notices(tmp_path: Path, http: HttpServer) -> None:
     toml = (
         f'[channels.hook]\ntype = "webhook"\nurl = "{http.url}"\n'
@@ -400,3 +420,71 @@ def test_no_false_notice_for_a_log_that_appears_or_goes_during_a_scan(
     assert tracker.scan() == [] and tracker.files == ()
     monkeypatch.undo()
     assert tracker.scan() == [] and (logs / "app.2.log").exists()
+
+
+def _rotate(logs: Path, keep: int = 4) -> None:
+    """What logrotate (compress, delaycompress) does to logs/app.1.log."""
+    for n in range(keep, 1, -1):
+        older = logs / f"app.1.log.{n - 1}.gz"
+        if older.exists():
+            older.rename(logs / f"app.1.log.{n}.gz")
+    if (logs / "app.1.log.1").exists():
+        (logs / "app.1.log.1").rename(logs / "app.1.log.2.gz")
+    (logs / "app.1.log").rename(logs / "app.1.log.1")
+    (logs / "app.1.log").write_text("")
+
+
+def test_rotations_and_restarts_of_the_real_command_repeat_no_notice(
+    tmp_path: Path, http: HttpServer
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "alser.toml").write_text(LIVE.format(url=http.url))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.1.log").write_text("")
+    (logs / "app.1.log.1").write_text("")  # rotated yesterday: part of a guarded family
+    (logs / "stray.log").write_text("")
+
+    def spawn() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "alser_tui", "-c", str(tmp_path / "alser.toml"), "--no-ui"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+
+    def stop(proc: subprocess.Popen[str]) -> None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(15) == 0, proc.stderr.read() if proc.stderr else ""
+        finally:
+            proc.kill()
+
+    def items(n: int) -> list[str]:
+        return [Path(p).name for p in http.wait(n, timeout=20)[n - 1]["json"]["items"]]
+
+    first = spawn()
+    try:
+        assert items(1) == ["stray.log"]
+        _rotate(logs)  # while it runs
+        (logs / "newapp.log").write_text("")
+        assert items(2) == ["newapp.log"]
+    finally:
+        stop(first)
+    _rotate(logs)  # while nothing runs
+    second = spawn()
+    try:
+        (logs / "other.log").write_text("")
+        # Neither the files told of before the restart nor the rotated copies.
+        assert items(3) == ["other.log"]
+    finally:
+        stop(second)
+    assert len(http.requests) == 3
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "app.1.log", "app.1.log.1", "app.1.log.2.gz", "app.1.log.3.gz",
+        "newapp.log", "other.log", "stray.log",
+    ]  # fmt: skip

@@ -405,9 +405,10 @@ class Delivery:
                     self._deliver(name, message, st.doc["severity"], now, resolution=True)
 
     def _unguarded(self, ev: UnguardedFiles) -> None:
-        """A notice when files no guard covers appear. At start: the ones this site was not
-        told of before (the whole list on the first run), not the same list on every restart.
-        Files that went away are forgotten, so one that comes back is news again."""
+        """A notice when files no guard covers appear: the ones this site was not told of
+        before (the whole list on the first run), judged against delivery.db at every
+        change, so a restart repeats nothing. Files that went away are forgotten (the
+        engine says so), so one that comes back is news again."""
         if self.replay or not self.dc.unguarded_notices:
             return
         channels = tuple(c for c in self.dc.route("", NOTICE, 0) if c in self.channels)
@@ -417,7 +418,7 @@ class Delivery:
             r["item"]
             for r in self.db.query("SELECT item FROM notices_seen WHERE topic = ?", (UNGUARDED,))
         }
-        fresh = [p for p in ev.new if not ev.first or p not in known]
+        fresh = [p for p in ev.new if p not in known]
         now = self.clock()
         if fresh:
             self.counts["notices"] += 1
@@ -433,7 +434,7 @@ class Delivery:
             )
             con.executemany(
                 "INSERT OR IGNORE INTO notices_seen (topic, item, created) VALUES (?, ?, ?)",
-                [(UNGUARDED, p, now) for p in ev.new],
+                [(UNGUARDED, p, now) for p in current - known],
             )
 
     def _source_notice(self, ev: SourceNotice) -> None:
