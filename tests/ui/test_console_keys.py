@@ -49,9 +49,10 @@ async def test_e_and_shift_e_step_through_parsers_with_firing_alarms(root: Root)
         await selected(pilot, "PhpError")
         await pilot.press("E")
         await selected(pilot, "Error")
-        # A silenced parser's alarms do not call for it any more.
+        # A silenced parser's alarms do not call for it any more. In the console's own
+        # delivery.db: the status refresh (once a second) reads the silences from there.
         app.model.set_silences(
-            [Silences(DeliveryDB(root.path / "var" / "x.db")).add(
+            [Silences(DeliveryDB(root.path / "var" / "delivery.db")).add(
                 parser="Error", duration=3600, now=app.model.clock())]
         )  # fmt: skip
         await pilot.press("e")
