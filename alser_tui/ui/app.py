@@ -346,7 +346,7 @@ class AlserApp(App[int]):
             applied = message.deliver(message.result) is not False
         except NoMatches:
             return  # the widgets went away under a shutdown (see _tick)
-        if applied:
+        if applied and not message.kind.startswith("io-"):  # one kind per write: not kept
             self.applied[message.kind] = max(self.applied.get(message.kind, -1), message.stamp)
 
     # ------------------------------------------------------------------ the timer

@@ -35,6 +35,7 @@ from alser_tui.engine.events import (
     Stats,
     WindowClosed,
 )
+from alser_tui.ui.query import HISTOGRAM_WINDOWS
 from alser_tui.ui.text import group_key
 
 if TYPE_CHECKING:
@@ -43,9 +44,12 @@ if TYPE_CHECKING:
     from alser_tui.engine.notify.lifecycle import Silence
     from alser_tui.engine.store import GroupRow
 
-MAX_ALARMS = 2_000
-MAX_WINDOWS = 120  # per parser: sparkline history and remembered row marks
-MAX_MEMORY = 20_000  # per parser: last shown amount per group, for live growth marks
+# Every history the console keeps is bounded, and small enough to fill within the first
+# half hour of busy traffic (bench/console_soak.py: RSS flat after that).
+MAX_ALARMS = 1_000  # the alarm list shows the newest 500; the strip counts these
+MAX_WINDOWS = 120  # per parser: sparkline history
+MARK_WINDOWS = HISTOGRAM_WINDOWS  # per parser: row marks of the windows ← can step back to
+MAX_MEMORY = 2_000  # per parser: last shown amount per group, for live growth marks
 REJECT_MEMORY = 30.0  # seconds (engine clock) over which the share of rejected lines counts
 REJECT_SHARE = 0.01  # "rejecting" from 1% of a parser's lines: a few torn lines are normal
 REJECT_MIN = 5  # and at least this many, so one torn line among the first few is not a state
@@ -200,7 +204,7 @@ class ConsoleModel:
         v.totals.append((ev.start, ev.total))
         v.last_window = ev
         v.marks[ev.start] = {group_key(r.group): r.marks for r in ev.rows}
-        while len(v.marks) > MAX_WINDOWS:
+        while len(v.marks) > MARK_WINDOWS:
             v.marks.popitem(last=False)
         for r in ev.rows:
             self._remember(v, r)

@@ -10,6 +10,7 @@ from textual.app import App, ComposeResult
 from alser_tui.engine.alarms import Alarm, RowMarks
 from alser_tui.engine.config import Config, ParserConfig
 from alser_tui.engine.events import Finished, ParserStats, ShownRow, Stats, WindowClosed
+from alser_tui.ui import model
 from alser_tui.ui.model import ConsoleModel, ParserState
 from alser_tui.ui.text import bar_levels, log_text, parser_style, sparkline
 from alser_tui.ui.themes import THEME_ORDER, load_themes
@@ -98,6 +99,30 @@ def test_firing_is_the_newest_window_and_acks_count() -> None:
     m.apply(window(10, 1))
     assert m.firing() == [] and m.unacked() == 1 and m.state_of("P") is ParserState.QUIET
     assert m.ack(1) and not m.ack(1) and m.unacked() == 0
+
+
+def test_every_history_of_the_model_is_bounded() -> None:
+    """Hours of a busy site in one go: the model keeps what the screens can show, no more
+    (the console's RSS must level off: bench/console_soak.py)."""
+    from alser_tui.engine.events import AlarmRaised
+    from alser_tui.ui.query import HISTOGRAM_WINDOWS
+    from alser_tui.ui.widgets.alarm_list import SHOW_MAX
+
+    m = _model()
+    for w in range(1000):
+        start = w * 10
+        rows = tuple(
+            ShownRow(6, {"k": f"g{w}-{i}"}, "", RowMarks(threshold=True)) for i in range(10)
+        )
+        m.apply(WindowClosed("P", start, start + 10, 60, 10, rows))
+        for r in rows:
+            m.apply(
+                AlarmRaised(Alarm("P", "threshold", 6, 6, r.group, start, start + 10, start, ""))
+            )
+    v = m.parsers["P"]
+    assert len(v.marks) == HISTOGRAM_WINDOWS  # the windows <- can step back to
+    assert len(v.totals) == model.MAX_WINDOWS and len(v.memory) == model.MAX_MEMORY
+    assert len(m.alarms) == model.MAX_ALARMS <= 2 * SHOW_MAX
 
 
 class _TableApp(App[None]):
