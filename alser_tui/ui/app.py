@@ -164,6 +164,10 @@ class AlserApp(App[int]):
         self._query_lock = threading.Lock()
         self._prefetched: tuple[tuple[Any, ...], Any, float] | None = None
         self.applied: dict[str, int] = {}  # query kind -> event count it was asked at
+        # Acks made here that a status read may not show yet: key -> the first status read
+        # that will (0: not stored yet).
+        self._acks_unseen: dict[str, int] = {}
+        self._status_reads = 0
         self.delivery_ready = False
         self._threads_started = False
         self._stopped = False
@@ -383,7 +387,12 @@ class AlserApp(App[int]):
         if self._ticks % STATUS_EVERY == 1 or (
             model.finished is not None and self.applied.get("status", -1) < model.events
         ):
-            self.submit("status", partial(self._read_status, engine), self._apply_status)
+            self._status_reads += 1
+            self.submit(
+                "status",
+                partial(self._read_status, engine),
+                partial(self._apply_status, self._status_reads),
+            )
 
     def main_resumed(self) -> None:
         """The main screen is on top again: bring it up to date at once."""
@@ -407,7 +416,7 @@ class AlserApp(App[int]):
     def _read_status(self, engine: Engine) -> tuple[Any, int | None]:
         return self.delivery.snapshot(), store_bytes(engine)
 
-    def _apply_status(self, result: tuple[Any, int | None] | BaseException) -> bool:
+    def _apply_status(self, read: int, result: tuple[Any, int | None] | BaseException) -> bool:
         if isinstance(result, BaseException):
             self.log.error("status query failed", result)
             return False
@@ -416,9 +425,13 @@ class AlserApp(App[int]):
         channels = snap.channels if snap is not None else n.channels
         self.model.notifiers = Notifiers(channels, size, n.error)
         if snap is not None:
-            # `alser-tui silence` may have changed them from another shell.
+            # `alser-tui silence` may have changed them from another shell; an ack ends
+            # when its alarm resolves (the delivery deletes it): delivery.db says which hold.
             self.model.set_silences(snap.silences)
-            self.model.set_acked(set(snap.acks))
+            unseen = self._acks_unseen
+            for k in [k for k, first in unseen.items() if 0 < first <= read]:
+                del unseen[k]
+            self.model.sync_acked(set(snap.acks) | set(unseen))
         self.model.dirty.add("stats")
         return True
 
@@ -503,9 +516,15 @@ class AlserApp(App[int]):
         self.main.refresh_alarms()
         if entries:
             alarms = [e.alarm for e in entries]
-            self.submit_io(partial(self.delivery.ack, alarms), self._acks_stored)
+            keys = [e.key for e in entries]
+            self._acks_unseen.update(dict.fromkeys(keys, 0))
+            self.submit_io(partial(self.delivery.ack, alarms), partial(self._acks_stored, keys))
 
-    def _acks_stored(self, result: int | BaseException) -> bool:
+    def _acks_stored(self, keys: list[str], result: int | BaseException) -> bool:
+        for k in keys:
+            if k in self._acks_unseen:
+                # Status reads asked from now on see it (or that it ended since).
+                self._acks_unseen[k] = self._status_reads + 1
         if isinstance(result, BaseException):
             self.toast(f"acknowledgement not stored: {result}", "error", 8)
         return True

@@ -342,6 +342,14 @@ class ConsoleModel:
         self.set_acked(set(fresh))
         return list(fresh.values())
 
+    def sync_acked(self, keys: set[str]) -> int:
+        """The acknowledgements in force (delivery.db's, and those made here not stored
+        yet): new alarms of other keys are unanswered, however it was before."""
+        if keys == self.acked_keys:
+            return 0
+        self.acked_keys = set()
+        return self.set_acked(keys)
+
     def set_acked(self, keys: set[str]) -> int:
         """These keys are acknowledged (here, or found in delivery.db)."""
         new = keys - self.acked_keys

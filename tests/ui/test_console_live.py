@@ -129,6 +129,38 @@ async def test_the_alarm_cursor_stays_on_the_alarm_the_user_reads(root: Root) ->
         assert alarms.cursor_row == 1
 
 
+async def test_an_acknowledgement_ends_when_its_alarm_resolves(root: Root) -> None:
+    clock = Clock(T0 + 1)
+    app = root.app(clock=clock, stats_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.model.opened and app.delivery_ready)
+        delivery = app.delivery.delivery
+        assert delivery is not None
+        alarms = app.query_one(AlarmList)
+        root.append("php.1.log", [php("us", T0 + 1, "A")] * 45)
+        await wait_for(pilot, lambda: app.model.parsers["PhpError"].parsed == 45)
+        clock.now = T0 + 63
+        await wait_for(pilot, lambda: alarms.row_count == 1)
+        alarms.focus()
+        await pilot.press("a")
+        key = app.model.alarms[0].key
+        await wait_for(pilot, lambda: key in delivery.acked())
+        # A window without the group: it resolves, and its acknowledgement ends with it.
+        root.append("php.1.log", [php("de", T0 + 61, "B")])
+        await wait_for(pilot, lambda: app.model.parsers["PhpError"].parsed == 46)
+        clock.now = T0 + 123
+        await wait_for(pilot, lambda: key not in delivery.acked())
+        await wait_for(pilot, lambda: key not in app.model.acked_keys)
+        # The group fires again: the channels send it, the console shows it unanswered.
+        root.append("php.1.log", [php("us", T0 + 125, "A")] * 45)
+        await wait_for(pilot, lambda: app.model.parsers["PhpError"].parsed == 91)
+        clock.now = T0 + 183
+        await wait_for(pilot, lambda: alarms.row_count == 2)
+        assert [r[0] for r in rows_of(alarms)] == ["●", "○"]
+        strip = app.main.query_one("AlarmStrip")
+        await wait_for(pilot, lambda: "(1 unacked)" in text_of(strip))  # type: ignore[arg-type]
+
+
 async def test_a_followed_drill_down_pages_in_and_reads_only_what_is_new(
     root: Root, monkeypatch: pytest.MonkeyPatch
 ) -> None:
