@@ -6,10 +6,8 @@ import argparse
 import fcntl
 import os
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -191,12 +189,7 @@ def _main(args: argparse.Namespace, dest: Path | None) -> int:
             err.write(f"alser-tui: demo logs in {dest} (removed on exit; --keep keeps them)\n")
         else:
             config_path = Path(args.config)
-        config = load_config(config_path)
-        config = config.restricted(args.parser)
-        if args.data_dir:
-            config = replace(
-                config, storage=replace(config.storage, dir=str(Path(args.data_dir).resolve()))
-            )
+        config = _load(args, config_path)
     except ConfigError as exc:
         return _fail(err, str(exc), EXIT_USAGE)
 
@@ -269,63 +262,42 @@ def default_workers(args: argparse.Namespace) -> int:
 
 
 def stop_handler(engine: Any) -> Callable[[int, object], None]:
-    """The SIGINT/SIGTERM handler of a headless run: it asks the engine to stop.
+    """The SIGINT/SIGTERM handler of a run: it asks the engine to stop (guard/host.py
+    says why from a thread of its own)."""
+    from alser_tui.guard.host import on_signal_thread
 
-    Not by calling request_stop() itself: a handler runs on the main thread, possibly in
-    the middle of Event.wait() on the very event request_stop() sets, holding that event's
-    lock; set() would then wait for it forever (seen: 1 run in 12). A thread of its own
-    takes the lock once the interrupted wait has let it go."""
+    return on_signal_thread(engine.request_stop)
 
-    def on_signal(signum: int, frame: object) -> None:
-        threading.Thread(target=engine.request_stop, name="alser-stop", daemon=True).start()
 
-    return on_signal
+def _load(args: argparse.Namespace, path: Path) -> Config:
+    """The config as this command line sees it (--parser, --data-dir applied)."""
+    config = load_config(path).restricted(args.parser)
+    if args.data_dir:
+        config = replace(
+            config, storage=replace(config.storage, dir=str(Path(args.data_dir).resolve()))
+        )
+    return config
 
 
 def run_headless(config: Config, args: argparse.Namespace) -> int:
-    from alser_tui.engine.engine import Engine
-    from alser_tui.headless import HeadlessPrinter
+    from alser_tui.guard.host import GuardHost, GuardOptions
 
-    engine = Engine(
-        config,
+    options = GuardOptions(
         history=args.history,
         dry_run=args.dry_run,
         locales=tuple(args.locale or ()),
         workers=default_workers(args),
+        json=args.json,
+        tick=args.tick,
+        deliver=args.deliver,
     )
-    delivery = None
-    if not args.dry_run and _delivery_wanted(config):
-        # Imported only when there is something to deliver or to honour (silences and
-        # acknowledgements in delivery.db): ~70 ms of start-up otherwise.
-        from alser_tui.engine.notify.manager import delivery_for
-
-        delivery = delivery_for(
-            config,
-            replay=args.history,
-            always=True,
-            # A replay is how rules are tried: it sends nothing unless told to.
-            deliver=not args.history or args.deliver,
-        )
-    printer = HeadlessPrinter(
-        config, json_lines=args.json, tick=args.tick, delivery=delivery, live=not args.history
+    path = Path(config.path) if config.path else None
+    host = GuardHost(
+        config, options, load=(lambda: _load(args, path)) if path is not None else None
     )
-    engine.subscribe(printer)
-    if delivery is not None:
-        engine.subscribe(delivery)
-        delivery.start()
-
-    on_signal = stop_handler(engine)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+    host.install_signals()
     try:
-        try:
-            engine.run()
-        finally:
-            if delivery is not None:
-                delivery.stop()
-        if delivery is not None and not delivery.deliver and delivery.channels:
-            printer.would_send(delivery.report)
+        host.run()
     except BrokenPipeError:
         # `alser-tui --json | head`: the reader left; that is not our failure.
         sys.stderr.close()
@@ -339,15 +311,6 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
         # single odd line never gets here: parsers' errors are counted per line.
         return _fail(sys.stderr, f"engine stopped: {type(exc).__name__}: {exc}", EXIT_RUNTIME)
     return EXIT_OK
-
-
-def _delivery_wanted(config: Config) -> bool:
-    """Channels to send to, or a delivery.db whose silences and acks the output honours."""
-    if config.delivery is not None and config.delivery.channels:
-        return True
-    from alser_tui.engine.notify.config import DeliveryConfig
-
-    return (config.data_dir / (config.delivery or DeliveryConfig()).db).exists()
 
 
 def run_console(config: Config, args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ from alser_tui.engine.events import (
 
 OK, NO_SOURCE, SILENT_STATE = "ok", "no source", "silent"
 NO_SOURCE_KIND, SKEW_KIND, UNFOLLOWED_KIND = "no_source", "skew", "unfollowed"
+CONFIG_KIND = "config"
 RAISED, CLEARED = "raised", "cleared"
 # "If it lasts": a rotation (delete + re-create) or a folder created late at boot takes
 # seconds; a minute without any file is a real gap.
@@ -442,6 +443,8 @@ def notice_text(kind: str, state: str, n: int) -> str:
         if state == RAISED:
             return "1 guard has no source" if n == 1 else f"{n} guards have no source"
         return "1 guard has its source back" if n == 1 else f"{n} guards have their sources back"
+    if kind == CONFIG_KIND:  # the guard's own (guard/host.py): a reload refused, then fixed
+        return "config reload refused" if state == RAISED else "the config loads again"
     if kind == UNFOLLOWED_KIND:
         if state == RAISED:
             return "files not followed: out of file descriptors"

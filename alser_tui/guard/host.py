@@ -1,0 +1,256 @@
+"""The headless guard (``--no-ui``): the engine, its delivery and printer, and whoever else
+listens (the console socket, the web view), through config reloads.
+
+Listeners subscribe to the host, not to an engine: on SIGHUP the config is read and checked
+first (a broken one is refused, the guard goes on and says why), then the engine is stopped
+and a new one opened on the new config. Its state comes back from the store as after any
+restart (file offsets, windows, the abnormal memory, source health), so nothing is read
+twice or lost; the delivery is rebuilt only when its channels or the parsers changed.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from alser_tui.engine.config import Config, ConfigError
+from alser_tui.engine.events import Event, SourceNotice, SourceProblem
+from alser_tui.engine.health import CONFIG_KIND, notice_text
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class GuardOptions:
+    """What the command line asked of the guard (cli.py builds it)."""
+
+    history: bool = False
+    dry_run: bool = False
+    locales: tuple[str, ...] = ()
+    workers: int = -1
+    json: bool = False
+    tick: float = 0.0
+    deliver: bool = False
+    parsers: tuple[str, ...] = ()  # --parser: the config is restricted to these
+    data_dir: str = ""  # --data-dir overrides [storage] dir
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def delivery_wanted(config: Config) -> bool:
+    """Channels to send to, or a delivery.db whose silences and acks the output honours."""
+    if config.delivery is not None and config.delivery.channels:
+        return True
+    from alser_tui.engine.notify.config import DeliveryConfig
+
+    return (config.data_dir / (config.delivery or DeliveryConfig()).db).exists()
+
+
+def _delivery_shape(config: Config) -> Any:
+    """What a Delivery is built from: when equal, a reload keeps the running one."""
+    return (
+        config.delivery,
+        tuple((p.id, p.window, p.label, p.severity) for p in config.parsers),
+        config.engine.lateness,
+        config.data_dir,
+    )
+
+
+class GuardHost:
+    def __init__(
+        self,
+        config: Config,
+        options: GuardOptions,
+        *,
+        load: Callable[[], Config] | None = None,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+    ) -> None:
+        """``load`` reads the config again (SIGHUP); None: reloads are refused."""
+        self.config = config
+        self.options = options
+        self.load = load
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.started = time.time()
+        self.loaded_at = self.started
+        self.reloads = 0
+        self.engine: Any = None
+        self.delivery: Any = None
+        self.printer: Any = None
+        self._listeners: list[Listener] = []
+        self._stopping = threading.Event()
+        self._next: Config | None = None  # a checked config waiting for the engine to stop
+        self._lock = threading.Lock()
+        self._config_broken = False
+        self._delivery_started = False
+
+    # ------------------------------------------------------------------ listeners
+
+    def subscribe(self, fn: Listener) -> None:
+        """Called on the engine thread for every event, whatever engine is running."""
+        self._listeners.append(fn)
+
+    def emit(self, event: Event) -> None:
+        """The engine's events and the host's own (config notices): the printer, the
+        delivery, then the listeners."""
+        if self.printer is not None:
+            self.printer(event)
+        if self.delivery is not None:
+            self.delivery(event)
+        for fn in self._listeners:
+            fn(event)
+
+    # ------------------------------------------------------------------ control
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        engine = self.engine
+        if engine is not None:
+            engine.request_stop()
+
+    def request_reload(self) -> str:
+        """Read and check the config again; a good one replaces the running one (the engine
+        restarts on it), a broken one is refused. Returns what happened, in words."""
+        if self.load is None or self.options.history:
+            return "reload ignored: a replay runs its config to the end"
+        try:
+            new = self.load()
+        except ConfigError as exc:
+            self._refused(str(exc))
+            return f"reload refused: {exc}"
+        with self._lock:
+            if new == self.config and self._next is None:
+                self._accepted(changed=False)
+                return "reload: the config has not changed"
+            self._next = new
+        engine = self.engine
+        if engine is not None:
+            engine.request_stop()
+        return "reload: restarting the engine on the new config"
+
+    def _refused(self, why: str) -> None:
+        since = time.strftime("%H:%M:%S", time.localtime(self.loaded_at))
+        self.err.write(
+            f"alser-tui: config reload refused, still running the config loaded at {since}: {why}\n"
+        )
+        self.err.flush()
+        self._config_broken = True
+        self._notice("raised", f"config reload refused: {why}")
+
+    def _accepted(self, *, changed: bool) -> None:
+        if changed:
+            self.err.write(f"alser-tui: config reloaded from {self.config.path}\n")
+            self.err.flush()
+        if self._config_broken:
+            self._config_broken = False
+            self._notice("cleared", "the config loads again")
+
+    def _notice(self, state: str, text: str) -> None:
+        item = SourceProblem("", str(self.config.path), text)
+        self.emit(SourceNotice(CONFIG_KIND, state, notice_text(CONFIG_KIND, state, 1), (item,)))
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        """Run engines until stopped (live) or the replay ends; raises what the engine
+        raises (the caller turns it into an exit code)."""
+        try:
+            while True:
+                engine = self._open_engine(self.config)
+                engine.run()
+                with self._lock:
+                    new, self._next = self._next, None
+                if new is None or self._stopping.is_set():
+                    break
+                self._switch(new)
+        finally:
+            self.engine = None
+            if self.delivery is not None:
+                self.delivery.stop()
+        if self.delivery is not None and not self.delivery.deliver and self.delivery.channels:
+            self.printer.would_send(self.delivery.report)
+
+    def _open_engine(self, config: Config) -> Any:
+        from alser_tui.engine.engine import Engine
+        from alser_tui.headless import HeadlessPrinter
+
+        o = self.options
+        engine = Engine(
+            config,
+            history=o.history,
+            dry_run=o.dry_run,
+            locales=o.locales,
+            workers=o.workers,
+        )
+        if self.delivery is None and not o.dry_run and delivery_wanted(config):
+            # Imported only when there is something to deliver or to honour (silences and
+            # acknowledgements in delivery.db): ~70 ms of start-up otherwise.
+            from alser_tui.engine.notify.manager import delivery_for
+
+            self.delivery = delivery_for(
+                config,
+                replay=o.history,
+                always=True,
+                # A replay is how rules are tried: it sends nothing unless told to.
+                deliver=not o.history or o.deliver,
+            )
+            self._delivery_started = False
+        self.printer = HeadlessPrinter(
+            config,
+            json_lines=o.json,
+            tick=o.tick,
+            delivery=self.delivery,
+            live=not o.history,
+            out=self.out,
+            err=self.err,
+        )
+        if self.delivery is not None and not self._delivery_started:
+            self.delivery.start()
+            self._delivery_started = True
+        engine.subscribe(self.emit)
+        self.engine = engine
+        if self._stopping.is_set() or self._next is not None:
+            engine.request_stop()  # a signal that came while it was being built
+        return engine
+
+    def _switch(self, new: Config) -> None:
+        """The engine stopped for a reload: keep what did not change, rebuild the rest."""
+        old, self.config = self.config, new
+        self.loaded_at = time.time()
+        self.reloads += 1
+        if self.delivery is not None and _delivery_shape(old) != _delivery_shape(new):
+            self.delivery.stop()
+            self.delivery = None
+            self._delivery_started = False
+        self._accepted(changed=True)
+
+    # ------------------------------------------------------------------ signals
+
+    def install_signals(self) -> None:
+        """SIGINT/SIGTERM stop, SIGHUP reloads (from the main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGINT, on_signal_thread(self.request_stop))
+        signal.signal(signal.SIGTERM, on_signal_thread(self.request_stop))
+        if not self.options.history:
+            signal.signal(signal.SIGHUP, on_signal_thread(self.request_reload))
+
+
+def on_signal_thread(fn: Callable[[], Any]) -> Callable[[int, object], None]:
+    """A signal handler that runs ``fn`` on a thread of its own.
+
+    Not in the handler itself: a handler runs on the main thread, possibly in the middle of
+    Event.wait() on the very event ``fn`` sets (the engine's stop), holding that event's
+    lock; set() would then wait for it forever (seen: 1 run in 12). The thread acts once the
+    interrupted wait has let it go."""
+
+    def on_signal(signum: int, frame: object) -> None:
+        threading.Thread(target=fn, name="alser-signal", daemon=True).start()
+
+    return on_signal
