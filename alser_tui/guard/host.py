@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from alser_tui.engine.config import Config, ConfigError
-from alser_tui.engine.events import Event, SourceNotice, SourceProblem
+from alser_tui.engine.events import Event, SourceNotice, SourceProblem, Stats
 from alser_tui.engine.health import CONFIG_KIND, notice_text
 
 Listener = Callable[[Event], None]
@@ -84,6 +84,8 @@ class GuardHost:
         self.delivery: Any = None
         self.printer: Any = None
         self._listeners: list[Listener] = []
+        self._delivery_watchers: list[Callable[[str], None]] = []
+        self.last_stats: Stats | None = None
         self._stopping = threading.Event()
         self._next: Config | None = None  # a checked config waiting for the engine to stop
         self._lock = threading.Lock()
@@ -99,12 +101,23 @@ class GuardHost:
     def emit(self, event: Event) -> None:
         """The engine's events and the host's own (config notices): the printer, the
         delivery, then the listeners."""
+        if isinstance(event, Stats):
+            self.last_stats = event
         if self.printer is not None:
             self.printer(event)
         if self.delivery is not None:
             self.delivery(event)
         for fn in self._listeners:
             fn(event)
+
+    def on_delivery_change(self, fn: Callable[[str], None]) -> None:
+        """``fn(origin)`` runs when acks or silences were changed through the guard (by an
+        attached console, the web view): the others show it at once."""
+        self._delivery_watchers.append(fn)
+
+    def delivery_changed(self, origin: str) -> None:
+        for fn in self._delivery_watchers:
+            fn(origin)
 
     # ------------------------------------------------------------------ control
 
