@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alser_tui.engine import grouping, ingest
-from alser_tui.engine.alarms import DROPPED, INSTANT, Alarm, AlarmRules, format_row
+from alser_tui.engine.alarms import Alarm, AlarmRules, format_row
 from alser_tui.engine.config import Config, GuardConfig, ParserConfig
 from alser_tui.engine.events import (
     AlarmRaised,
@@ -31,8 +31,8 @@ from alser_tui.engine.events import (
 from alser_tui.engine.health import HealthMonitor, skew_text, skew_verdict
 from alser_tui.engine.parallel import ParsePool, WorkerError
 from alser_tui.engine.parsers.base import Parser
-from alser_tui.engine.parsers.hostline import drop_evidence
 from alser_tui.engine.pipeline import FUTURE_SLACK, ChunkResult, LineProcessor, active_guards
+from alser_tui.engine.queries import StoreQueries
 from alser_tui.engine.sources.fdlimit import FileBudget
 from alser_tui.engine.sources.follower import LiveFollower
 from alser_tui.engine.sources.history import (
@@ -133,7 +133,7 @@ def _window_closed(
     return WindowClosed(p.id, start, end, agg.total, agg.groups, rows)
 
 
-class Engine:
+class Engine(StoreQueries):
     """Drive with ``run()`` in one thread; subscribers are called from that thread."""
 
     def __init__(
@@ -961,6 +961,7 @@ class Engine:
                 crashed=r.crashed,
                 last_error=r.last_error,
                 passed=r.passed,
+                max_ts=r.max_ts,
             )
             for pid, r in self.runs.items()
         }
@@ -1008,74 +1009,3 @@ class Engine:
             warnings=tuple(warnings),
             guards=self.health.snapshot() if self.health is not None else (),
         )
-
-    # ------------------------------------------------------------------ queries (any thread)
-
-    def open_window(self, parser_id: str) -> tuple[int, int, Aggregate] | None:
-        """The live aggregate of the newest window of a parser (not yet closed)."""
-        run = self.runs[parser_id]
-        if self.store is None or run.max_ts is None:
-            return None
-        size = run.config.window
-        start = window_start(run.max_ts, size)
-        agg = self.store.aggregate(run.config, start, start + size, con=self.store.reader())
-        return start, start + size, agg
-
-    def events_of(
-        self,
-        parser_id: str,
-        start: int,
-        end: int,
-        group: dict[str, Any] | None = None,
-        limit: int = 10_000,
-    ) -> list[dict[str, Any]]:
-        if self.store is None:
-            return []
-        return self.store.events_of(self.runs[parser_id].config, start, end, group, limit=limit)
-
-    def alarm_events(self, alarm: Alarm, limit: int = 10_000) -> list[dict[str, Any]]:
-        """An instant or dropped alarm's own events: the row an instant was raised for, the
-        statistics line that reported a loss (its rows name the destinations, not the
-        program; the parser's ``where`` may leave both out of every window)."""
-        if self.store is None:
-            return []
-        p = self.runs[alarm.parser].config
-        if alarm.kind == DROPPED:
-            evidence = drop_evidence(str(alarm.group.get("program")), int(alarm.amount))
-            match = {"area": alarm.group.get("area")}
-            return self.store.events_at(
-                p, alarm.ts, match, contains=evidence, one_per_line=True, limit=limit
-            )
-        if alarm.kind != INSTANT:
-            raise ValueError(f"a {alarm.kind} alarm stands for a window: use events_of")
-        match = {k: v for k, v in alarm.group.items() if k in p.column_names}
-        return self.store.events_at(p, alarm.ts, match, limit=limit)
-
-    def open_totals(self) -> dict[str, tuple[int, float] | None]:
-        """Every parser's newest window: (start, total), or None before its first row.
-        Cheap enough to poll for all parsers (a counted index range where it can be)."""
-        out: dict[str, tuple[int, float] | None] = {}
-        store = self.store
-        for pid, run in list(self.runs.items()):
-            if store is None or run.max_ts is None:
-                out[pid] = None
-                continue
-            start = window_start(run.max_ts, run.config.window)
-            total = store.window_total(run.config, start, start + run.config.window, store.reader())
-            out[pid] = (start, total)
-        return out
-
-    def recent_windows(
-        self, parser_id: str, limit: int = 60
-    ) -> list[tuple[int, int, float, list[dict[str, Any]]]]:
-        """Closed windows of a parser, oldest first: (start, end, total, rows)."""
-        if self.store is None:
-            return []
-        return self.store.recent_windows(parser_id, limit, con=self.store.reader())
-
-    def window_of(self, parser_id: str, start: int) -> Aggregate | None:
-        """The aggregate of any window still holding its events (drill into past windows)."""
-        if self.store is None:
-            return None
-        p = self.runs[parser_id].config
-        return self.store.aggregate(p, start, start + p.window, con=self.store.reader())

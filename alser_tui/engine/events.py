@@ -50,6 +50,8 @@ class ParserStats:
     # Event time up to which every window of this parser has closed or passed without
     # rows (live mode; None before the first close check). Delivery resolves by it.
     passed: int | None = None
+    # The newest event time stored (not from the future): its window is the open one.
+    max_ts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,7 @@ class Store:
         keep_file: bool = False,
         ts_index: bool = True,
         wal: bool = True,
+        read_only: bool = False,
     ) -> None:
         """``scratch``: a replay's database, rebuilt on each run (an existing file is
         removed unless ``keep_file``: a replay shard the engine has just created).
@@ -94,7 +95,9 @@ class Store:
         once loaded (a replay shard: building it at the end costs less than keeping it
         up to date row by row). ``wal=False``: a rollback journal kept in memory, for a
         replay shard nobody reads while its worker writes it (WAL wrote every page twice,
-        to the log then to the file: ~0.3 us of the ~2 us insert per row)."""
+        to the log then to the file: ~0.3 us of the ~2 us insert per row).
+        ``read_only``: another process's database (a guard's, for an attached console):
+        no writer connection, no schema; only the reader connections' queries."""
         self.path = path
         self.ts_index = ts_index
         self.wal = wal
@@ -108,6 +111,11 @@ class Store:
         # on the first precompute() (in memory, a long replay's windows would not be small).
         self._precomputed_table = False
         self.precomputed_used = 0
+        self.con: sqlite3.Connection | None = None
+        if read_only:
+            if not path.exists():
+                raise StoreUnavailable(f"cannot use the database {path}: it does not exist")
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if scratch and not keep_file and path.exists():
@@ -589,6 +597,19 @@ class Store:
         )
         return list(range(first, first + len(alarms)))
 
+    def recent_alarms(self, since: float, limit: int, titles: Any = None) -> list[tuple[int, Any]]:
+        """(id, Alarm) of the alarms stored since ``since`` (wall clock), the newest
+        ``limit`` of them, oldest first: what an attached console shows it missed."""
+        rows = (
+            self.reader()
+            .execute(
+                f"SELECT {ALARM_COLUMNS} FROM alarms WHERE created >= ? ORDER BY id DESC LIMIT ?",
+                (since, limit),
+            )
+            .fetchall()
+        )
+        return [(r[0], alarm_from_row(r, titles)) for r in reversed(rows)]
+
     # ------------------------------------------------------------------ drill-down
 
     def events_of(
@@ -657,11 +678,33 @@ class Store:
 
     def close(self) -> None:
         try:
-            self.con.close()
+            if self.con is not None:
+                self.con.close()
         finally:
             con = getattr(self._local, "con", None)
             if con is not None:
                 con.close()
+
+
+# The alarms table's columns an Alarm is rebuilt from (alarm_from_row), in that order.
+ALARM_COLUMNS = "id, parser, kind, severity, amount, grp, start, end, ts, text, title, previous"
+
+
+def _num(x: Any) -> Any:
+    # REAL columns give 12.0 for the 12 the engine raised: the same number, shown as it was.
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
+def alarm_from_row(r: Sequence[Any], titles: Any = None) -> Any:
+    """The Alarm a row of ALARM_COLUMNS stores; ``titles(parser)`` names it when the row
+    has no title (a database from before the column)."""
+    from alser_tui.engine.alarms import Alarm
+
+    _id, parser, kind, severity, amount, grp, start, end, ts, text, title, previous = r
+    return Alarm(
+        parser, kind, _num(severity), _num(amount), json.loads(grp), start, end, ts, text,
+        title or (titles(parser) if titles else ""), _num(previous),
+    )  # fmt: skip
 
 
 def _encode(agg: Aggregate) -> str:

@@ -9,21 +9,15 @@ database it was taken from (alser.db's ``store_id``).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from alser_tui.engine.alarms import Alarm
 from alser_tui.engine.notify.db import DeliveryDB
+from alser_tui.engine.store import ALARM_COLUMNS, alarm_from_row
 
 PAGE = 500  # stored alarms read per query
-
-
-def _num(x: Any) -> Any:
-    # REAL columns give 12.0 for the 12 the engine raised: the same number, shown as it was.
-    return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
 class StoredAlarms:
@@ -83,22 +77,14 @@ class StoredAlarms:
             return
         while True:
             rows = con.execute(
-                "SELECT id, parser, kind, severity, amount, grp, start, end, ts, text, title,"
-                " previous FROM alarms WHERE id > ? ORDER BY id LIMIT ?",
+                f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id > ? ORDER BY id LIMIT ?",
                 (last_id, PAGE),
             ).fetchall()
             for r in rows:
-                yield r[0], self._alarm(r)
+                yield r[0], alarm_from_row(r, self.titles)
             if len(rows) < PAGE:
                 return
             last_id = rows[-1][0]
-
-    def _alarm(self, r: tuple[Any, ...]) -> Alarm:
-        _id, parser, kind, severity, amount, grp, start, end, ts, text, title, previous = r
-        return Alarm(
-            parser, kind, _num(severity), _num(amount), json.loads(grp), start, end, ts, text,
-            title or self.titles(parser), _num(previous),
-        )  # fmt: skip
 
     # ------------------------------------------------------------------ the mark
 
