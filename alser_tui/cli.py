@@ -142,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         from alser_tui.notify_cli import main as notify_main
 
         return notify_main(argv)
+    if argv and argv[0] == "status":
+        from alser_tui.guard.status import main as status_main
+
+        return status_main(argv[1:])
     if argv and argv[0] == "convert":
         from alser_tui.convert.cli import main as convert_main
 

@@ -86,6 +86,7 @@ class GuardHost:
         self._listeners: list[Listener] = []
         self._delivery_watchers: list[Callable[[str], None]] = []
         self.last_stats: Stats | None = None
+        self.server: Any = None  # the console socket (guard/server.py), live runs only
         self._stopping = threading.Event()
         self._next: Config | None = None  # a checked config waiting for the engine to stop
         self._lock = threading.Lock()
@@ -118,6 +119,65 @@ class GuardHost:
     def delivery_changed(self, origin: str) -> None:
         for fn in self._delivery_watchers:
             fn(origin)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """The guard's health in plain values (``alser-tui status``, the web view)."""
+        import json
+        import os
+
+        st = self.last_stats
+        now = time.time()
+        doc: dict[str, Any] = {
+            "pid": os.getpid(),
+            "started": self.started,
+            "uptime": now - self.started,
+            "config": str(self.config.path or ""),
+            "loaded_at": self.loaded_at,
+            "reloads": self.reloads,
+            "config_broken": self._config_broken,
+            "engine": "running" if self.engine is not None else "restarting",
+        }
+        if st is not None:
+            doc.update(
+                lines=st.lines,
+                lines_per_s=st.lines_per_s,
+                parsed=st.parsed,
+                rejected=st.rejected,
+                late=st.late,
+                malformed=st.malformed,
+                errors=list(st.errors),
+                warnings=list(st.warnings),
+                sources=[
+                    {
+                        "path": f.path,
+                        "kind": f.kind,
+                        "lag": f.lag,
+                        "last_line": f.last_line,
+                        "followed": f.followed,
+                        "note": f.note,
+                    }
+                    for f in st.files
+                ],
+                guards=[
+                    {"name": g.name, "state": g.state, "reason": g.reason, "source": g.source}
+                    for g in st.guards
+                ],
+            )
+        d = self.delivery
+        if d is not None:
+            try:
+                rows = d.db.query("SELECT doc FROM alerts")
+                doc["firing"] = [json.loads(r["doc"]).get("text", "") for r in rows]
+                doc["outbox"] = [
+                    {"name": c.name, "state": c.state, "queued": c.queued, "failed": c.failed,
+                     "line": c.line()}
+                    for c in d.status().values()
+                ]  # fmt: skip
+            except Exception as exc:  # a busy delivery.db: said, never fatal here
+                doc["delivery_error"] = f"{type(exc).__name__}: {exc}"
+        return doc
 
     # ------------------------------------------------------------------ control
 
@@ -173,6 +233,7 @@ class GuardHost:
     def run(self) -> None:
         """Run engines until stopped (live) or the replay ends; raises what the engine
         raises (the caller turns it into an exit code)."""
+        self._start_server()
         try:
             while True:
                 engine = self._open_engine(self.config)
@@ -182,12 +243,38 @@ class GuardHost:
                 if new is None or self._stopping.is_set():
                     break
                 self._switch(new)
+                if self.server is not None:
+                    self.server.broadcast({"type": "reloaded", "loaded_at": self.loaded_at})
         finally:
             self.engine = None
+            if self.server is not None:
+                self.server.stop()
             if self.delivery is not None:
                 self.delivery.stop()
         if self.delivery is not None and not self.delivery.deliver and self.delivery.channels:
             self.printer.would_send(self.delivery.report)
+
+    def _start_server(self) -> None:
+        """The console socket, for a live guard: consoles attach to it instead of running
+        an engine of their own on the same data dir."""
+        if self.options.history or self.options.dry_run:
+            return
+        from alser_tui.guard.server import ConsoleServer, register_silence_type, socket_path
+
+        register_silence_type()
+        path = socket_path(self.config.data_dir)
+        server = ConsoleServer(self, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            server.start()
+        except OSError as exc:
+            # The guard guards all the same; consoles cannot attach to it.
+            self.err.write(f"alser-tui: warning: no console socket ({path}): {exc}\n")
+            self.err.flush()
+            return
+        self.server = server
+        self.subscribe(server.publish)
+        self.on_delivery_change(server.delivery_changed)
 
     def _open_engine(self, config: Config) -> Any:
         from alser_tui.engine.engine import Engine
@@ -201,9 +288,9 @@ class GuardHost:
             locales=o.locales,
             workers=o.workers,
         )
-        if self.delivery is None and not o.dry_run and delivery_wanted(config):
-            # Imported only when there is something to deliver or to honour (silences and
-            # acknowledgements in delivery.db): ~70 ms of start-up otherwise.
+        if self.delivery is None and not o.dry_run and (delivery_wanted(config) or not o.history):
+            # Live, always: consoles attach and keep their acks and silences here. A replay
+            # imports it only when there is something to deliver or to honour (~70 ms).
             from alser_tui.engine.notify.manager import delivery_for
 
             self.delivery = delivery_for(
