@@ -221,6 +221,13 @@ def _main(args: argparse.Namespace, dest: Path | None) -> int:
             )
         return EXIT_OK
 
+    if not headless(args) and not args.history and not args.dry_run:
+        attached = attach_guard(config, args, err)
+        if attached is not None:
+            # A guard runs on this data dir: the console is one of its viewers, holds no
+            # lock and runs no engine (link/remote.py).
+            client, config = attached
+            return run_console(config, args, guard=client)
     try:
         lock = instance_lock(config.data_dir) if not (args.no_lock or args.dry_run) else None
         if lock is not None:
@@ -317,13 +324,38 @@ def run_headless(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_console(config: Config, args: argparse.Namespace) -> int:
+def attach_guard(
+    config: Config, args: argparse.Namespace, err: IO[str]
+) -> tuple[Any, Config] | None:
+    """(a client of the guard running on the config's data dir, the guard's config), or
+    None when no guard answers there."""
+    from alser_tui.guard.server import guard_listening, socket_path
+
+    path = socket_path(config.data_dir)
+    if not guard_listening(path):
+        return None
+    from alser_tui.guard.client import GuardClient, GuardGone
+
     try:
-        from alser_tui.ui.app import run_app
-    except ImportError:
-        sys.stderr.write("alser-tui: the console is not built yet; running headless (--no-ui)\n")
-        return run_headless(config, args)
-    return run_app(config, args)
+        client = GuardClient(path)
+    except GuardGone as exc:
+        err.write(f"alser-tui: a guard runs on {config.data_dir} but cannot be attached: {exc}\n")
+        return None
+    theirs = str(client.hello.get("config") or "")
+    if theirs and config.path and Path(theirs).resolve() != Path(config.path).resolve():
+        # Its parsers are what its database holds: show them, not this file's.
+        try:
+            config = _load(args, Path(theirs))
+        except (ConfigError, OSError) as exc:
+            err.write(f"alser-tui: the guard's config {theirs} does not load here ({exc});"
+                      f" showing {config.path}\n")  # fmt: skip
+    return client, config
+
+
+def run_console(config: Config, args: argparse.Namespace, guard: Any = None) -> int:
+    from alser_tui.ui.app import run_app
+
+    return run_app(config, args, guard)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from alser_tui.engine.config import Config, ConfigError
-from alser_tui.engine.events import Event, SourceNotice, SourceProblem, Stats
+from alser_tui.engine.events import Event, SourceNotice, SourceProblem, Stats, WindowClosed
 from alser_tui.engine.health import CONFIG_KIND, notice_text
 
 Listener = Callable[[Event], None]
@@ -86,6 +86,9 @@ class GuardHost:
         self._listeners: list[Listener] = []
         self._delivery_watchers: list[Callable[[str], None]] = []
         self.last_stats: Stats | None = None
+        # Each parser's last closed window (an attaching console needs it to tell which
+        # alarms still fire).
+        self.last_windows: dict[str, WindowClosed] = {}
         self.server: Any = None  # the console socket (guard/server.py), live runs only
         self._stopping = threading.Event()
         self._next: Config | None = None  # a checked config waiting for the engine to stop
@@ -104,6 +107,8 @@ class GuardHost:
         delivery, then the listeners."""
         if isinstance(event, Stats):
             self.last_stats = event
+        elif isinstance(event, WindowClosed):
+            self.last_windows[event.parser] = event
         if self.printer is not None:
             self.printer(event)
         if self.delivery is not None:
@@ -233,10 +238,12 @@ class GuardHost:
     def run(self) -> None:
         """Run engines until stopped (live) or the replay ends; raises what the engine
         raises (the caller turns it into an exit code)."""
-        self._start_server()
         try:
             while True:
                 engine = self._open_engine(self.config)
+                engine.open()  # the store exists before a console may attach
+                if self.server is None:
+                    self._start_server()
                 engine.run()
                 with self._lock:
                     new, self._next = self._next, None

@@ -207,12 +207,15 @@ class ConsoleServer:
         }
 
     def _backlog(self) -> list[dict[str, Any]]:
-        """What an attaching console missed: the last stats, the day's stored alarms and the
-        condition alarms firing now (marked, so nobody rings a bell for them)."""
+        """What an attaching console missed: the last stats, each parser's last closed window,
+        the day's stored alarms and the condition alarms firing now (marked, so nobody rings
+        a bell for them)."""
         host = self.host
         docs: list[dict[str, Any]] = []
         if host.last_stats is not None:
             docs.append({"type": "event", "event": encode(host.last_stats)})
+        for window in list(host.last_windows.values()):
+            docs.append({"type": "event", "event": encode(window), "past": True})
         engine = host.engine
         store = getattr(engine, "store", None)
         if store is not None:

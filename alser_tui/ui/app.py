@@ -33,13 +33,16 @@ from textual.screen import ModalScreen, Screen
 from alser_tui.engine.alarms import Alarm
 from alser_tui.engine.config import Config
 from alser_tui.engine.events import AlarmRaised, Event, Finished
+from alser_tui.link import DeliveryLink, EngineLink
+from alser_tui.link.local import ConsoleDelivery
 from alser_tui.ui.commands import Command, ConsoleCommands, command
-from alser_tui.ui.delivery import DESKTOP_GAP, ConsoleDelivery, DesktopCue, silence_choices
+from alser_tui.ui.delivery import DESKTOP_GAP, DesktopCue, silence_choices
 from alser_tui.ui.messages import (
     DeliveryOpened,
     EngineEvent,
     EngineFailed,
     EngineOpened,
+    LinkChanged,
     QueryDone,
     ToastPosted,
 )
@@ -64,7 +67,6 @@ from alser_tui.ui.widgets.silence_table import SilenceTable, match_words
 from alser_tui.ui.widgets.toast_shelf import ToastShelf
 
 if TYPE_CHECKING:
-    from alser_tui.engine.engine import Engine
     from alser_tui.engine.notify.lifecycle import Silence
 
 REFRESH_HZ = 4.0
@@ -120,11 +122,14 @@ class AlserApp(App[int]):
         theme: str | None = None,
         desktop: bool | None = None,
         deliver: bool = False,
+        guard: Any = None,
     ) -> None:
         """``clock`` is the engine's (windows close by it); ``wall_clock`` times silences.
         ``steady`` hides rates, memory and store size (deterministic snapshots).
         ``desktop``: desktop notifications on, off, or None: where a display exists.
-        ``deliver``: a replay (``history``) sends to the channels too (--deliver)."""
+        ``deliver``: a replay (``history``) sends to the channels too (--deliver).
+        ``guard``: a GuardClient connected to the guard running on the data dir: the
+        console attaches to it (link/remote.py) instead of running an engine itself."""
         super().__init__()
         self.config = config
         self.history = history
@@ -139,15 +144,25 @@ class AlserApp(App[int]):
             clock=clock,
             stats_interval=stats_interval,
         )
-        self.engine: Engine | None = None  # built on its thread, after the first frame
-        self.delivery = ConsoleDelivery(
-            config,
-            replay=history,
-            data_dir=data_dir,
-            enabled=not dry_run,
-            clock=wall_clock,
-            deliver=deliver or not history,
-        )
+        # The link (alser_tui/link): the engine, built on its thread after the first frame,
+        # in this process or the guard's; and the delivery that goes with it.
+        self.engine: EngineLink | None = None
+        self.guard = guard
+        self.wall_clock = wall_clock
+        self.delivery: DeliveryLink
+        if guard is not None:
+            from alser_tui.link.remote import RemoteDelivery
+
+            self.delivery = RemoteDelivery(config)
+        else:
+            self.delivery = ConsoleDelivery(
+                config,
+                replay=history,
+                data_dir=data_dir,
+                enabled=not dry_run,
+                clock=wall_clock,
+                deliver=deliver or not history,
+            )
         self.desktop = DesktopCue(desktop, channel=self.delivery.has_desktop_channel)
         self._desktop_pending: list[Alarm] = []
         self.model = ConsoleModel(config, clock=wall_clock)
@@ -214,9 +229,7 @@ class AlserApp(App[int]):
     def _run_engine(self) -> None:
         try:
             try:
-                from alser_tui.engine.engine import Engine
-
-                engine = Engine(self.config, **self._engine_args)
+                engine = self._make_engine()
                 engine.subscribe(self._from_engine)
                 snapshot = self.delivery.open()
                 if self.delivery.delivery is not None:
@@ -237,6 +250,33 @@ class AlserApp(App[int]):
                 self.post_message(EngineFailed(f"{type(exc).__name__}: {exc}"))
         finally:
             self._engine_done.set()
+
+    def _make_engine(self) -> EngineLink:
+        if self.guard is None:
+            from alser_tui.engine.engine import Engine
+
+            return Engine(self.config, **self._engine_args)
+        from alser_tui.link.remote import RemoteEngine
+
+        remote = RemoteEngine(self.config, self.guard)
+        remote.on_delivery_changed = lambda: self.post_message(LinkChanged("delivery"))
+        remote.on_reloaded = lambda: self.post_message(LinkChanged("reloaded"))
+        self.delivery.engine = remote  # type: ignore[attr-defined]
+        return remote
+
+    def link_words(self) -> str:
+        """What the status line says of the link: '' in-process, the guard's pid and
+        uptime when attached (or that it went away and the console reconnects)."""
+        words = getattr(self.engine, "link_words", None)
+        return words(self.wall_clock()) if words is not None else ""
+
+    @on(LinkChanged)
+    def _link_changed(self, message: LinkChanged) -> None:
+        if message.what == "delivery" and self.engine is not None:
+            # Acks or silences changed in another console or the web view: read them now.
+            self._request_status(self.engine)
+        elif message.what == "reloaded":
+            self.toast("the guard reloaded its config (restart the console for new parsers)")
 
     @work(thread=True, exit_on_error=False, group="queries", name="queries")
     def _run_queries(self, lane: Lane) -> None:
@@ -288,16 +328,17 @@ class AlserApp(App[int]):
     # ------------------------------------------------------------------ engine events
 
     def _from_engine(self, event: Event) -> None:
-        # Engine thread: no widget may be touched here, only a message posted.
-        self.post_message(EngineEvent(event))
+        # Engine thread: no widget may be touched here, only a message posted. (An attached
+        # console's backlog, alarms raised before it came, rings no bell.)
+        self.post_message(EngineEvent(event, past=getattr(self.engine, "replaying", False)))
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, Finished):
             self.call_later(self._tick)  # the end of a replay shows at once, not a tick later
-        if not self.model.apply(event):
-            return  # nothing new, or silenced or acknowledged: no sound
+        if not self.model.apply(event) or message.past:
+            return  # nothing new, silenced, acknowledged, or from before: no sound
         if isinstance(event, AlarmRaised) and self.desktop.active:
             self._desktop_pending.append(event.alarm)
         if not self.muted:
@@ -387,12 +428,16 @@ class AlserApp(App[int]):
         if self._ticks % STATUS_EVERY == 1 or (
             model.finished is not None and self.applied.get("status", -1) < model.events
         ):
-            self._status_reads += 1
-            self.submit(
-                "status",
-                partial(self._read_status, engine),
-                partial(self._apply_status, self._status_reads),
-            )
+            self._request_status(engine)
+
+    def _request_status(self, engine: EngineLink) -> None:
+        """Read delivery.db's acks and silences, the channels' states and the store size."""
+        self._status_reads += 1
+        self.submit(
+            "status",
+            partial(self._read_status, engine),
+            partial(self._apply_status, self._status_reads),
+        )
 
     def main_resumed(self) -> None:
         """The main screen is on top again: bring it up to date at once."""
@@ -413,7 +458,7 @@ class AlserApp(App[int]):
                 self.call_later(self._tick)  # nothing moves any more: show the final totals
         return True
 
-    def _read_status(self, engine: Engine) -> tuple[Any, int | None]:
+    def _read_status(self, engine: EngineLink) -> tuple[Any, int | None]:
         return self.delivery.snapshot(), store_bytes(engine)
 
     def _apply_status(self, read: int, result: tuple[Any, int | None] | BaseException) -> bool:
@@ -747,16 +792,22 @@ HELP_EXTRA = [
 ]
 
 
-def run_app(config: Config, args: argparse.Namespace) -> int:
-    """Entry point from the CLI: returns the exit code."""
+def run_app(config: Config, args: argparse.Namespace, guard: Any = None) -> int:
+    """Entry point from the CLI: returns the exit code. ``guard``: a GuardClient to attach
+    through (a guard runs on the data dir)."""
     app = AlserApp(
         config,
         history=bool(getattr(args, "history", False)),
         dry_run=bool(getattr(args, "dry_run", False)),
         locales=tuple(getattr(args, "locale", None) or ()),
         deliver=bool(getattr(args, "deliver", False)),
+        guard=guard,
     )
-    code = app.run()
+    try:
+        code = app.run()
+    finally:
+        if guard is not None:
+            guard.close()
     if app.model.error:
         sys.stderr.write(f"alser-tui: {app.model.error}\n")
         return 1

@@ -13,9 +13,19 @@ from alser_tui.engine.events import Event
 class EngineEvent(Message):
     """An engine event, posted from the engine thread."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: Event, *, past: bool = False) -> None:
         super().__init__()
         self.event = event
+        self.past = past  # an attached console's backlog: raised before it came
+
+
+class LinkChanged(Message):
+    """The guard an attached console hears said something of its own: ``what`` is
+    "delivery" (acks or silences changed elsewhere) or "reloaded" (a new config)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
 
 
 class EngineOpened(Message):

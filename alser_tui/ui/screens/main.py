@@ -150,7 +150,11 @@ class MainScreen(Screen[None]):
         if "stats" in dirty or "alarms" in dirty:
             app = self.alser
             self.query_one(StatusLine).show(
-                model, steady=app.steady, muted=app.muted, desktop=app.desktop.state()
+                model,
+                steady=app.steady,
+                muted=app.muted,
+                desktop=app.desktop.state(),
+                link=app.link_words(),
             )
         self._show_view_state()
         # The table follows the open window twice a second (each repaint of it is the

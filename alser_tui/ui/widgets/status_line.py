@@ -42,13 +42,20 @@ class StatusLine(Horizontal):
         steady: bool = False,
         muted: bool = False,
         desktop: str = "",
+        link: str = "",
     ) -> None:
-        """``steady`` hides what varies from run to run (rates, memory, store size)."""
+        """``steady`` hides what varies from run to run (rates, memory, store size).
+        ``link``: the guard an attached console hears ("attached to guard pid N · up 3d")."""
         show(self.query_one("#status-reading", Label), self._reading(model, steady))
         notify = self.query_one("#status-notifiers", Label)
-        show(notify, self._notifiers(model, steady, muted, desktop), fixed=False)
-        trouble = bool(model.notifiers.error) or any(
-            ("retry" in c or "unavailable" in c or "failed" in c) for c in model.notifiers.channels
+        show(notify, self._notifiers(model, steady, muted, desktop, link), fixed=False)
+        trouble = (
+            bool(model.notifiers.error)
+            or "reconnecting" in link
+            or any(
+                ("retry" in c or "unavailable" in c or "failed" in c)
+                for c in model.notifiers.channels
+            )
         )
         notify.set_class(trouble, "-trouble")
 
@@ -92,9 +99,11 @@ class StatusLine(Horizontal):
             text.append(f" · {st.rss / 1048576:.0f} MB")
         return text
 
-    def _notifiers(self, model: ConsoleModel, steady: bool, muted: bool, desktop: str) -> Text:
+    def _notifiers(
+        self, model: ConsoleModel, steady: bool, muted: bool, desktop: str, link: str
+    ) -> Text:
         n = model.notifiers
-        parts: list[str] = []
+        parts: list[str] = [link] if link else []
         if n.store_bytes is not None:
             parts.append("store –" if steady else f"store {size_words(n.store_bytes)}")
         parts.append("bell muted" if muted else "bell")
