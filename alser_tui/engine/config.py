@@ -169,6 +169,9 @@ class GuardConfig:
 class StorageConfig:
     dir: str = "var"
     keep_windows: int = 60
+    # Closed windows, alarms and the positions of files gone are forgotten after this many
+    # days (a guard runs for months); 0 keeps them forever.
+    keep_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +359,9 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
     st = _Reader(file, "storage", top.get("storage", dict, {}))
     st.check_unknown(_dataclass_keys(StorageConfig))
     storage = StorageConfig(
-        dir=st.get("dir", str, "var"), keep_windows=st.integer("keep_windows", 60, minimum=1)
+        dir=st.get("dir", str, "var"),
+        keep_windows=st.integer("keep_windows", 60, minimum=1),
+        keep_days=st.number("keep_days", 30.0, minimum=0),
     )
 
     en = _Reader(file, "engine", top.get("engine", dict, {}))

@@ -69,6 +69,8 @@ CLOSE_BATCH = 500
 # this are counted as "future" and never make a window the open one.
 SKEW_TOLERANCE = float(FUTURE_SLACK)
 SKEW_SAMPLES = 5
+# How often a live engine forgets what [storage] keep_days no longer keeps.
+FORGET_EVERY = 3600.0
 # Back-off between attempts to write to a store that refused (full, read-only, locked).
 RETRY_MIN, RETRY_MAX = 0.05, 2.0
 
@@ -196,6 +198,7 @@ class Engine(StoreQueries):
         self.store_error = ""
         self._retry_at = 0.0
         self._backoff = 0.0
+        self._forget_at = 0.0  # monotonic: when forget_old() runs next (live)
         self.health: HealthMonitor | None = None  # live: no source, silent, skew
 
     # ------------------------------------------------------------------ wiring
@@ -422,6 +425,8 @@ class Engine(StoreQueries):
                         rescan_wanted = False
                     if self.unguarded is not None and self.unguarded.due():
                         self.check_unguarded()
+                    if time.monotonic() >= self._forget_at:
+                        self.forget_old()
                 if time.monotonic() - last_stats >= self.stats_interval:
                     self.check_health()
                     self.emit(self.stats())
@@ -892,6 +897,19 @@ class Engine(StoreQueries):
         starts = self._next_windows.get(parser_id, [])
         i = bisect.bisect_left(starts, at_least)
         return starts[i] if i < len(starts) else None
+
+    def forget_old(self) -> dict[str, int]:
+        """[storage] keep_days: forget the closed windows, alarms and positions of files gone
+        older than that (a guard runs for months; its database must not grow forever)."""
+        self._forget_at = time.monotonic() + FORGET_EVERY
+        days = self.config.storage.keep_days
+        if self.store is None or self.history or days <= 0:
+            return {}
+        keep = days * 86_400
+        try:
+            return self.store.forget_before(self.clock() - keep, time.time() - keep)
+        except sqlite3.OperationalError:  # busy or full: the next hour tries again
+            return {}
 
     def check_unguarded(self) -> tuple[str, ...]:
         """Rescan the watched directories for files no guard covers; announce new ones."""

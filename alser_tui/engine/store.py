@@ -4,6 +4,7 @@ alarms and file offsets, so that rows and the offsets that produced them commit 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -553,6 +554,30 @@ class Store:
             (parser_id, limit),
         ).fetchall()
         return [(s, e, t, json.loads(r)) for s, e, t, r in reversed(recs)]
+
+    def forget_before(self, event_ts: float, wall: float) -> dict[str, int]:
+        """A long-running guard's history, bounded: closed windows that ended before
+        ``event_ts``, alarms stored before ``wall`` (never the newest one: new ids follow
+        it, and delivery's mark counts on that), and the positions of files not seen since
+        ``wall`` that are gone from their path. Returns how many rows went, per table."""
+        gone: dict[str, int] = {}
+        with self._transaction() as con:
+            gone["windows"] = con.execute("DELETE FROM windows WHERE end < ?", (event_ts,)).rowcount
+            gone["alarms"] = con.execute(
+                "DELETE FROM alarms WHERE created < ? AND id < (SELECT MAX(id) FROM alarms)",
+                (wall,),
+            ).rowcount
+            stale = con.execute(
+                "SELECT dev, inode, fingerprint, path FROM offsets WHERE updated < ?", (wall,)
+            ).fetchall()
+            # A file that is still there keeps its position however long it has been idle
+            # (an idle file's position is not rewritten): read again, it would count twice.
+            lost = [r[:3] for r in stale if not os.path.lexists(r[3])]
+            con.executemany(
+                "DELETE FROM offsets WHERE dev = ? AND inode = ? AND fingerprint = ?", lost
+            )
+            gone["offsets"] = len(lost)
+        return gone
 
     def prune(self, parser_id: str, before_ts: int, con: sqlite3.Connection | None = None) -> None:
         (con or self.con).execute(
