@@ -1,5 +1,6 @@
 """Consoles attached to a real guard process: two at once, an ack in one shows in the other,
-quitting one leaves the guard guarding, a restarted guard is found again."""
+quitting one leaves the guard guarding and delivering, a restarted guard is found again,
+and no alarm reaches the channel twice."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from alser_tui.guard.client import GuardClient
 from alser_tui.guard.server import socket_path
 from alser_tui.ui.app import AlserApp
 from alser_tui.ui.widgets.status_line import StatusLine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notify"))
+from notify_support import HttpServer  # the delivery tests' webhook sink
 
 SIZE = (140, 40)
 CONFIG = """
@@ -50,6 +54,13 @@ group = 1
 name = "id"
 group = 2
 type = "int"
+
+[delivery]
+catch_up = false
+
+[channels.hook]
+type = "webhook"
+url = "{url}"
 """
 
 
@@ -88,8 +99,15 @@ class Guard:
 
 
 @pytest.fixture
-def guard(tmp_path: Path) -> Iterator[Guard]:
-    (tmp_path / "alser.toml").write_text(CONFIG)
+def hook() -> Iterator[HttpServer]:
+    server = HttpServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def guard(tmp_path: Path, hook: HttpServer) -> Iterator[Guard]:
+    (tmp_path / "alser.toml").write_text(CONFIG.replace("{url}", hook.url))
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "app.log").touch()
     g = Guard(tmp_path)
@@ -111,7 +129,14 @@ def status(app: AlserApp) -> str:
     return app.main.query_one(StatusLine).plain
 
 
-async def test_two_consoles_one_guard(guard: Guard) -> None:
+def posted(hook: HttpServer) -> list[str]:
+    """The kinds (group values) of the alarms the channel was sent, one per POST."""
+    with hook.cond:
+        docs = [r["json"] for r in hook.requests]
+    return [d["alarm"]["group"]["kind"] for d in docs if d.get("type") == "alarm"]
+
+
+async def test_two_consoles_one_guard(guard: Guard, hook: HttpServer) -> None:
     one, two = console(guard), console(guard)
     async with one.run_test(size=SIZE) as p1:
         async with two.run_test(size=SIZE) as p2:
@@ -127,10 +152,11 @@ async def test_two_consoles_one_guard(guard: Guard) -> None:
             con = sqlite3.connect(guard.root / "var" / "delivery.db")
             assert [k for (k,) in con.execute("SELECT key FROM acks") if "Boom" in k]
             con.close()
-        # The second console quit: the guard guards on, the first hears it.
+        # The second console quit: the guard guards on and delivers, the first hears it.
         assert guard.proc.poll() is None
         guard.burst("Bang")
         await wait_for(p1, lambda: bool(alarms_of(one, "Bang")), 20)
+        await wait_for(p1, lambda: "Bang" in posted(hook), 10)
 
         # The guard restarts under the console: it says so, then finds the new one.
         old = guard.proc.pid
@@ -144,6 +170,9 @@ async def test_two_consoles_one_guard(guard: Guard) -> None:
         # The backlog of the new guard brought the old alarms again: each is shown once.
         assert len(alarms_of(one, "Boom")) == 1 and len(alarms_of(one, "Bang")) == 1
         assert alarms_of(one, "Boom")[0].acked
+        # Each alarm reached the channel once, across the consoles and the restart.
+        await wait_for(p1, lambda: "Zap" in posted(hook), 10)
+        assert sorted(posted(hook)) == ["Bang", "Boom", "Zap"]
     await p1_exit_clean(p1)
 
 
