@@ -266,9 +266,9 @@ class GuardHost:
         an engine of their own on the same data dir."""
         if self.options.history or self.options.dry_run:
             return
-        from alser_tui.guard.server import ConsoleServer, register_silence_type, socket_path
+        from alser_tui.guard.server import ConsoleServer, register_reply_types, socket_path
 
-        register_silence_type()
+        register_reply_types()
         path = socket_path(self.config.data_dir)
         server = ConsoleServer(self, path)
         try:

@@ -264,6 +264,45 @@ class ConsoleServer:
     def _op_ping(self, req: dict[str, Any]) -> str:
         return "pong"
 
+    # Windows, top-N and raw lines: a console reads them from the database itself; these
+    # serve one that cannot (no read access to it) and other tools.
+
+    def _engine(self) -> Any:
+        engine = self.host.engine
+        if engine is None:
+            raise ValueError("the guard's engine is restarting (a config reload): ask again")
+        return engine
+
+    def _op_open_window(self, req: dict[str, Any]) -> Any:
+        return self._engine().open_window(str(req["parser"]))
+
+    def _op_window(self, req: dict[str, Any]) -> Any:
+        return self._engine().window_of(str(req["parser"]), int(req["start"]))
+
+    def _op_events(self, req: dict[str, Any]) -> Any:
+        group = req.get("group")
+        return self._engine().events_of(
+            str(req["parser"]),
+            int(req["start"]),
+            int(req["end"]),
+            dict(group) if group is not None else None,
+            limit=min(int(req.get("limit", 10_000)), 10_000),
+        )
+
+    def _op_alarm_events(self, req: dict[str, Any]) -> Any:
+        limit = min(int(req.get("limit", 10_000)), 10_000)
+        return self._engine().alarm_events(decode(req["alarm"]), limit)
+
+    def _op_open_totals(self, req: dict[str, Any]) -> Any:
+        return self._engine().open_totals()
+
+    def _op_recent_windows(self, req: dict[str, Any]) -> Any:
+        return self._engine().recent_windows(str(req["parser"]), int(req.get("limit", 60)))
+
+    def _op_sources(self, req: dict[str, Any]) -> Any:
+        st = self.host.last_stats
+        return {"files": st.files, "guards": st.guards} if st is not None else {}
+
     def _op_status(self, req: dict[str, Any]) -> dict[str, Any]:
         return self.host.status()
 
@@ -315,9 +354,11 @@ class ConsoleServer:
         return len(self._clients)
 
 
-def register_silence_type() -> None:
-    """Silences travel in replies (the lifecycle's dataclass)."""
+def register_reply_types() -> None:
+    """What travels in replies beside the events: silences, aggregates."""
     from alser_tui.engine.notify.lifecycle import Silence
+    from alser_tui.engine.store import Aggregate, GroupRow
     from alser_tui.guard.wire import register
 
-    register(Silence)
+    for cls in (Silence, Aggregate, GroupRow):
+        register(cls)

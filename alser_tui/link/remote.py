@@ -10,6 +10,7 @@ the guard's backlog (alarms already seen are not shown twice).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -55,6 +56,9 @@ class RemoteEngine(StoreQueries):
     reply comes in among the events); subscribers are called from that thread."""
 
     def __init__(self, config: Config, client: GuardClient) -> None:
+        from alser_tui.guard.server import register_reply_types
+
+        register_reply_types()
         self.config = config
         self.client: GuardClient | None = client
         self.path = client.path
@@ -85,11 +89,61 @@ class RemoteEngine(StoreQueries):
             fn(event)
 
     def open(self) -> None:
-        from alser_tui.engine.store import Store
+        """Open the guard's database to read (no read access to it: every query goes
+        over the socket instead, and the guard answers)."""
+        from alser_tui.engine.store import Store, StoreUnavailable
 
         parsers = [r.config for r in self.runs.values()]
-        self.store = Store(self.data_dir / LIVE_DB, parsers, read_only=True)
+        path = self.data_dir / LIVE_DB
+        if os.access(path, os.R_OK) and os.access(path.parent, os.R_OK | os.X_OK):
+            try:
+                self.store = Store(path, parsers, read_only=True)
+            except StoreUnavailable:
+                self.store = None
         self._ensure_reader()
+
+    # Queries the guard answers when its database cannot be read here.
+
+    def open_window(self, parser_id: str) -> Any:
+        if self.store is not None:
+            return super().open_window(parser_id)
+        return self.call("open_window", parser=parser_id)
+
+    def window_of(self, parser_id: str, start: int) -> Any:
+        if self.store is not None:
+            return super().window_of(parser_id, start)
+        return self.call("window", parser=parser_id, start=start)
+
+    def events_of(
+        self,
+        parser_id: str,
+        start: int,
+        end: int,
+        group: dict[str, Any] | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        if self.store is not None:
+            return super().events_of(parser_id, start, end, group, limit)
+        got = self.call("events", parser=parser_id, start=start, end=end, group=group, limit=limit)
+        return list(got)
+
+    def alarm_events(self, alarm: Alarm, limit: int = 10_000) -> list[dict[str, Any]]:
+        if self.store is not None:
+            return super().alarm_events(alarm, limit)
+        return list(self.call("alarm_events", alarm=encode(alarm), limit=limit))
+
+    def open_totals(self) -> dict[str, tuple[int, float] | None]:
+        if self.store is not None:
+            return super().open_totals()
+        return dict(self.call("open_totals"))
+
+    def recent_windows(
+        self, parser_id: str, limit: int = 60
+    ) -> list[tuple[int, int, float, list[dict[str, Any]]]]:
+        if self.store is not None:
+            return super().recent_windows(parser_id, limit)
+        got = self.call("recent_windows", parser=parser_id, limit=limit)
+        return [(s, e, t, list(rows)) for s, e, t, rows in got]
 
     def _ensure_reader(self) -> None:
         with self._reader_lock:
@@ -203,7 +257,7 @@ class RemoteEngine(StoreQueries):
         client = self.client
         if client is None or not self.connected:
             raise GuardGone("the guard is away (reconnecting)")
-        return client.call(op, **args)
+        return decode(client.call(op, **args))
 
 
 class RemoteDelivery:

@@ -115,3 +115,35 @@ def test_status_says_how_the_guard_is_and_exits_like_is_active(
     assert gone.returncode == 1 and "no guard running" in gone.stdout
     with pytest.raises(GuardGone):
         GuardClient(socket_path(root / "var"))
+
+
+def test_a_console_without_read_access_asks_the_guard_the_same_answers(
+    guard: tuple[Path, subprocess.Popen[str]],
+) -> None:
+    from alser_tui.engine.config import load_config
+    from alser_tui.link.remote import RemoteEngine
+
+    root, _proc = guard
+    config = load_config(root / "alser.toml")
+    now = int(time.time()) // 10 * 10 - 20
+    Ids().append(root / "logs" / "app.log", 7, ts=now, kind="Boom")
+    path = socket_path(root / "var")
+    reads = RemoteEngine(config, GuardClient(path))
+    reads.open()  # reads the guard's database itself
+    asks = RemoteEngine(config, GuardClient(path))  # never opened: asks over the socket
+    try:
+        assert wait_for(lambda: bool(reads.recent_windows("Ev")))
+        for remote in (reads, asks):
+            remote.runs["Ev"].max_ts = now
+        assert asks.store is None and reads.store is not None
+        assert asks.recent_windows("Ev") == reads.recent_windows("Ev")
+        assert asks.window_of("Ev", now) == reads.window_of("Ev", now)
+        assert asks.window_of("Ev", now).total == 7
+        assert asks.events_of("Ev", now, now + 10, {"kind": "Boom"}) == reads.events_of(
+            "Ev", now, now + 10, {"kind": "Boom"}
+        )
+        assert len(asks.events_of("Ev", now, now + 10)) == 7
+    finally:
+        for remote in (reads, asks):
+            remote.request_stop()
+            remote.close()
