@@ -241,7 +241,6 @@ class GuardHost:
         try:
             while True:
                 engine = self._open_engine(self.config)
-                engine.open()  # the store exists before a console may attach
                 if self.server is None:
                     self._start_server()
                 engine.run()
@@ -295,6 +294,9 @@ class GuardHost:
             locales=o.locales,
             workers=o.workers,
         )
+        # The store first: a read-only or corrupt data dir is said in its words (and it
+        # exists before a console may attach or the delivery reads its alarms).
+        engine.open()
         if self.delivery is None and not o.dry_run and (delivery_wanted(config) or not o.history):
             # Live, always: consoles attach and keep their acks and silences here. A replay
             # imports it only when there is something to deliver or to honour (~70 ms).

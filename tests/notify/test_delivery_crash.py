@@ -247,8 +247,9 @@ def test_databases_from_before_the_mark_open_and_their_alarms_are_not_sent_again
         " created FLOAT, acked INTEGER);"
     )
     con.executemany(
-        "INSERT INTO alarms VALUES (NULL, 'Err', 'threshold', 3, 3, ?, 0, 10, 0, 'old', 0, 0)",
-        [(f'{{"kind": "K{100 + i}"}}',) for i in range(3)],
+        # (Stored just now: older ones would be [storage] keep_days's to forget.)
+        "INSERT INTO alarms VALUES (NULL, 'Err', 'threshold', 3, 3, ?, 0, 10, 0, 'old', ?, 0)",
+        [(f'{{"kind": "K{100 + i}"}}', time.time()) for i in range(3)],
     )
     con.commit()
     con.close()
