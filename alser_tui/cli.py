@@ -87,6 +87,11 @@ def build_argparser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--data-dir", metavar="DIR", help="where the SQLite files and state live")
     ap.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="with --no-ui: serve the web view and /metrics there (overrides [web] listen)",
+    )
+    ap.add_argument(
         "--no-lock", action="store_true", help="allow several instances on one data dir"
     )
     ap.add_argument(
@@ -262,6 +267,8 @@ def console_refused(args: argparse.Namespace) -> str:
         return ""
     if args.json:
         return "--json is headless output: add --no-ui (or --history)"
+    if args.web:
+        return "--web is served by the guard: add --no-ui (a console then attaches to it)"
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return "the console needs a terminal (stdin and stderr); use --no-ui to run headless"
     return ""
@@ -287,6 +294,12 @@ def _load(args: argparse.Namespace, path: Path) -> Config:
         config = replace(
             config, storage=replace(config.storage, dir=str(Path(args.data_dir).resolve()))
         )
+    if getattr(args, "web", None):
+        from alser_tui.engine.config import WebConfig, check_web
+
+        web = WebConfig(args.web, config.web.tokens)
+        check_web(web, config.path, "--web")
+        config = replace(config, web=web)
     return config
 
 

@@ -184,6 +184,36 @@ class EngineConfig:
     glob_interval: float = 2.0
 
 
+WEB_RIGHTS = ("read", "ack")
+
+
+@dataclass(frozen=True, slots=True)
+class WebToken:
+    """A secret for the web view and /metrics: "read" sees, "ack" also acks and silences."""
+
+    token: str = ""  # the secret itself, or
+    token_env: str = ""  # the environment variable holding it (kept out of the config)
+    rights: str = "read"
+
+    def secret(self) -> str:
+        import os
+
+        return self.token or os.environ.get(self.token_env, "")
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """``[web]``: the guard's web view and /metrics (web/server.py); off unless listen."""
+
+    listen: str = ""  # "127.0.0.1:8421"
+    tokens: tuple[WebToken, ...] = ()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str
@@ -194,6 +224,7 @@ class Config:
     currency_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CURRENCY_RATES))
     theme: str = "ansi"
     delivery: DeliveryConfig | None = None
+    web: WebConfig = field(default_factory=WebConfig)
 
     def parser(self, parser_id: str) -> ParserConfig:
         for p in self.parsers:
@@ -352,7 +383,7 @@ def load_config(path: str | Path) -> Config:
 def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
     top = _Reader(file, "", data)
     top.check_unknown(
-        {"storage", "engine", "guards", "parsers", "currency_rates", "ui"}
+        {"storage", "engine", "guards", "parsers", "currency_rates", "ui", "web"}
         | {"delivery", "channels", "routes"}
     )
 
@@ -374,6 +405,8 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
         poll_interval=en.number("poll_interval", 0.25, minimum=0.01),
         glob_interval=en.number("glob_interval", 2.0, minimum=0.1),
     )
+
+    web = _parse_web(_Reader(file, "web", top.get("web", dict, {})))
 
     ui = _Reader(file, "ui", top.get("ui", dict, {}))
     ui.check_unknown({"theme"})
@@ -416,7 +449,52 @@ def parse_config(data: dict[str, Any], file: str = "<config>") -> Config:
         currency_rates=rates,
         theme=theme,
         delivery=delivery,
+        web=web,
     )
+
+
+def _parse_web(r: _Reader) -> WebConfig:
+    r.check_unknown({"listen", "tokens"})
+    listen = r.get("listen", str, "")
+    tokens = []
+    for i, table in enumerate(r.get("tokens", list, [])):
+        t = _Reader(r.file, f"web.tokens[{i}]", table)
+        t.check_unknown(_dataclass_keys(WebToken))
+        token = WebToken(
+            token=t.get("token", str, ""),
+            token_env=t.get("token_env", str, ""),
+            rights=t.choice("rights", WEB_RIGHTS, "read"),
+        )
+        if bool(token.token) == bool(token.token_env):
+            raise t.error("token", "give either token or token_env (the variable holding it)")
+        if token.token and len(token.token) < 16:
+            raise t.error("token", "at least 16 characters: it is all that guards the page")
+        tokens.append(token)
+    web = WebConfig(listen, tuple(tokens))
+    check_web(web, r.file, r.key("listen"))
+    return web
+
+
+def check_web(web: WebConfig, file: str, key: str) -> None:
+    """A listen address that parses, and tokens for any bind other machines can reach."""
+    import ipaddress
+
+    if not web.listen:
+        return
+    host, sep, port = web.listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or not host:
+        raise ConfigError(file, key, f"must be host:port, e.g. 127.0.0.1:8421; got {web.listen!r}")
+    host = host.strip("[]")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not web.tokens:
+        raise ConfigError(
+            file,
+            key,
+            f"{host} is reachable from other machines: give [[web.tokens]] (rights read or ack)",
+        )
 
 
 def _parse_guard(file: str, path: str, table: Any, parser_ids: dict[str, int]) -> GuardConfig:

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from alser_tui.engine.config import Config, ConfigError
-from alser_tui.engine.events import Event, SourceNotice, SourceProblem, Stats, WindowClosed
+from alser_tui.engine.events import (
+    AlarmRaised,
+    Event,
+    SourceNotice,
+    SourceProblem,
+    Stats,
+    WindowClosed,
+)
 from alser_tui.engine.health import CONFIG_KIND, notice_text
 
 Listener = Callable[[Event], None]
@@ -90,6 +97,8 @@ class GuardHost:
         # alarms still fire).
         self.last_windows: dict[str, WindowClosed] = {}
         self.server: Any = None  # the console socket (guard/server.py), live runs only
+        self.web: Any = None  # the web view and /metrics (web/server.py), when [web] listen
+        self._web_hooked = False
         self._stopping = threading.Event()
         self._next: Config | None = None  # a checked config waiting for the engine to stop
         self._lock = threading.Lock()
@@ -124,6 +133,26 @@ class GuardHost:
     def delivery_changed(self, origin: str) -> None:
         for fn in self._delivery_watchers:
             fn(origin)
+
+    def backlog(self, seconds: float, limit: int) -> list[tuple[Event, bool]]:
+        """What a console or the web view that comes now missed, as (event, past): the last
+        stats, each parser's last closed window, the stored alarms of the last ``seconds``
+        and the condition alarms firing now (past ones ring no bell)."""
+        out: list[tuple[Event, bool]] = []
+        if self.last_stats is not None:
+            out.append((self.last_stats, False))
+        out.extend((w, True) for w in list(self.last_windows.values()))
+        engine = self.engine
+        store = getattr(engine, "store", None)
+        if store is not None:
+            try:
+                past = store.recent_alarms(time.time() - seconds, limit)
+            except Exception:  # a locked or busy database: the console starts empty
+                past = []
+            out.extend((AlarmRaised(a, aid), True) for aid, a in past)
+        health = getattr(engine, "health", None)
+        out.extend((AlarmRaised(a), True) for a in (health.firing() if health else ()))
+        return out
 
     # ------------------------------------------------------------------ status
 
@@ -243,6 +272,8 @@ class GuardHost:
                 engine = self._open_engine(self.config)
                 if self.server is None:
                     self._start_server()
+                if self.web is None:
+                    self._start_web()
                 engine.run()
                 with self._lock:
                     new, self._next = self._next, None
@@ -251,8 +282,12 @@ class GuardHost:
                 self._switch(new)
                 if self.server is not None:
                     self.server.broadcast({"type": "reloaded", "loaded_at": self.loaded_at})
+                if self.web is not None:
+                    self.web.reloaded()
         finally:
             self.engine = None
+            if self.web is not None:
+                self.web.stop()
             if self.server is not None:
                 self.server.stop()
             if self.delivery is not None:
@@ -281,6 +316,36 @@ class GuardHost:
         self.server = server
         self.subscribe(server.publish)
         self.on_delivery_change(server.delivery_changed)
+
+    def _start_web(self) -> None:
+        """The web view and /metrics, when ``[web] listen`` asks for them (live only)."""
+        if self.options.history or self.options.dry_run or not self.config.web.listen:
+            return
+        from alser_tui.web.server import WebServer
+
+        web = WebServer(self, self.config.web)
+        try:
+            web.start()
+        except OSError as exc:
+            # The guard guards all the same; said where the operator looks.
+            self.err.write(f"alser-tui: warning: no web view on {self.config.web.listen}: {exc}\n")
+            self.err.flush()
+            return
+        self.err.write(f"alser-tui: web view on http://{web.address}/ (metrics: /metrics)\n")
+        self.err.flush()
+        self.web = web
+        if not self._web_hooked:  # once: a reload that changed [web] starts another
+            self._web_hooked = True
+            self.subscribe(self._to_web)
+            self.on_delivery_change(self._web_delivery_changed)
+
+    def _to_web(self, event: Event) -> None:
+        if self.web is not None:
+            self.web.publish(event)
+
+    def _web_delivery_changed(self, origin: str) -> None:
+        if self.web is not None:
+            self.web.delivery_changed(origin)
 
     def _open_engine(self, config: Config) -> Any:
         from alser_tui.engine.engine import Engine
@@ -337,6 +402,9 @@ class GuardHost:
             self.delivery.stop()
             self.delivery = None
             self._delivery_started = False
+        if self.web is not None and old.web != new.web:
+            self.web.stop()  # started again on the new [web] once the engine is open
+            self.web = None
         self._accepted(changed=True)
 
     # ------------------------------------------------------------------ signals

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alser_tui import __version__
-from alser_tui.engine.events import AlarmRaised, Event
+from alser_tui.engine.events import Event
 from alser_tui.guard.wire import PROTOCOL, WireError, decode, encode
 
 SOCKET_NAME = "guard.sock"
@@ -99,6 +99,8 @@ class ConsoleServer:
         self.loop = loop
         try:
             loop.run_until_complete(self._serve())
+        except asyncio.CancelledError:
+            pass  # stop()
         except Exception as exc:  # the socket failing must not take the guard down
             self.error = f"{type(exc).__name__}: {exc}"
             self._ready.set()
@@ -207,29 +209,13 @@ class ConsoleServer:
         }
 
     def _backlog(self) -> list[dict[str, Any]]:
-        """What an attaching console missed: the last stats, each parser's last closed window,
-        the day's stored alarms and the condition alarms firing now (marked, so nobody rings
-        a bell for them)."""
-        host = self.host
+        """What an attaching console missed (GuardHost.backlog), marked past where it is."""
         docs: list[dict[str, Any]] = []
-        if host.last_stats is not None:
-            docs.append({"type": "event", "event": encode(host.last_stats)})
-        for window in list(host.last_windows.values()):
-            docs.append({"type": "event", "event": encode(window), "past": True})
-        engine = host.engine
-        store = getattr(engine, "store", None)
-        if store is not None:
-            try:
-                past = store.recent_alarms(time.time() - BACKLOG_SECONDS, BACKLOG_ALARMS)
-            except Exception:  # a locked or busy database: the console starts empty
-                past = []
-            docs.extend(
-                {"type": "event", "event": encode(AlarmRaised(a, aid)), "past": True}
-                for aid, a in past
-            )
-        health = getattr(engine, "health", None)
-        for a in health.firing() if health is not None else ():
-            docs.append({"type": "event", "event": encode(AlarmRaised(a)), "past": True})
+        for event, past in self.host.backlog(BACKLOG_SECONDS, BACKLOG_ALARMS):
+            doc: dict[str, Any] = {"type": "event", "event": encode(event)}
+            if past:
+                doc["past"] = True
+            docs.append(doc)
         docs.append({"type": "caught_up"})
         return docs
 
