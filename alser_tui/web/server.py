@@ -67,12 +67,15 @@ SECURITY_HEADERS = {
 class _Page:
     """One open websocket."""
 
-    __slots__ = ("rights", "scope", "sender", "wake", "ws")
+    __slots__ = ("rights", "rows", "scope", "sender", "wake", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, rights: str) -> None:
         self.ws = ws
         self.rights = rights
         self.scope: tuple[str, int | None] | None = None  # (parser, window start or None: live)
+        # The groups of the top-N last sent, as stored (the page got them cleaned for
+        # showing: it names a row by its index, never by values it may not hold exactly).
+        self.rows: tuple[str, int, int, list[dict[str, Any]]] | None = None
         self.wake = asyncio.Event()
         self.sender: asyncio.Task[None] | None = None
 
@@ -491,7 +494,7 @@ class WebServer:
                 page.scope = None
                 return None
             if op == "events":
-                return await self._events(req)
+                return await self._events(page, req)
             if op == "alarm_events":
                 return await self._alarm_events(req)
             if op in ("ack", "ack_all", "silence", "unsilence"):
@@ -528,20 +531,29 @@ class WebServer:
             if page.scope != want or want[0] not in self.model.parsers:
                 return  # the page chose another since
             doc = scope_doc(self.model, scope)
+            if scope.start is not None and scope.end is not None:
+                page.rows = (scope.parser, scope.start, scope.end, [r.group for r in scope.rows])
         with contextlib.suppress(ConnectionError, RuntimeError):
             await page.ws.send_str(json.dumps(doc, separators=(",", ":"), default=str))
 
-    async def _events(self, req: dict[str, Any]) -> dict[str, Any]:
+    async def _events(self, page: _Page, req: dict[str, Any]) -> dict[str, Any]:
+        """A group's raw lines: ``row`` (an index into the top-N last sent) or ``seq`` (an
+        alarm's window and group)."""
         from alser_tui.ui.query import fetch_events
 
         engine = self._engine()
-        group = req.get("group") or {}
-        if not isinstance(group, dict):
-            raise ValueError("group is an object")
-        fn = partial(
-            fetch_events, engine, str(req["parser"]), int(req["start"]), int(req["end"]),
-            group, limit=1_000,
-        )  # fmt: skip
+        if "seq" in req:
+            entry = self.model.alarm(int(req["seq"]))
+            if entry is None:
+                raise ValueError("that alarm is no longer listed")
+            a = entry.alarm
+            parser, start, end, group = a.parser, a.start, a.end, a.group
+        else:
+            if page.rows is None:
+                raise ValueError("choose a parser first")
+            parser, start, end, groups = page.rows
+            group = groups[int(req["row"])]
+        fn = partial(fetch_events, engine, parser, start, end, dict(group), limit=1_000)
         events = await asyncio.get_running_loop().run_in_executor(None, fn)
         return {**events_doc(events), "id": req.get("id")}
 

@@ -60,6 +60,25 @@ function groupWords(group) {
   return parts.length ? parts.join(" ") : "every group";
 }
 
+// Rows are rebuilt only when what they show changed: a row under the pointer stays the same
+// element across pushes, so a click on it is never lost to a redraw.
+function syncRows(body, items, keyOf, build) {
+  const old = new Map();
+  for (const tr of body.rows) old.set(tr.dataset.key, tr);
+  const rows = items.map((item) => {
+    const key = String(keyOf(item));
+    const sig = JSON.stringify(item);
+    const have = old.get(key);
+    if (have && have.dataset.sig === sig) return have;
+    const tr = build(item);
+    tr.dataset.key = key;
+    tr.dataset.sig = sig;
+    return tr;
+  });
+  const same = rows.length === body.rows.length && rows.every((tr, i) => body.rows[i] === tr);
+  if (!same) body.replaceChildren(...rows);
+}
+
 function notice(words, error) {
   const n = $("notice");
   n.textContent = words;
@@ -154,10 +173,11 @@ function drawView(v) {
 
 function drawParsers(parsers) {
   const body = $("parsers").tBodies[0];
-  const rows = parsers.map((p) => {
+  const chosen = state.scope ? state.scope.parser : null;
+  syncRows(body, parsers.map(p => ({ ...p, chosen: p.id === chosen })), p => p.id, (p) => {
     const tr = el("tr");
     tr.dataset.parser = p.id;
-    if (state.scope && state.scope.parser === p.id) tr.className = "chosen";
+    if (p.chosen) tr.className = "chosen";
     const title = el("td", p.label);
     if (p.style.color) title.style.color = p.style.color;
     if (p.style.background) title.style.background = p.style.background;
@@ -167,7 +187,6 @@ function drawParsers(parsers) {
     tr.onclick = () => openScope(p.id, null);
     return tr;
   });
-  body.replaceChildren(...rows);
 }
 
 function drawAlarms(v) {
@@ -176,11 +195,12 @@ function drawAlarms(v) {
   $("alarms-title").textContent = v.alarm_count > v.alarms.length
     ? `alarms · newest ${v.alarms.length} of ${v.alarm_count.toLocaleString("en-US")}` : "alarms";
   $("alarms-empty").hidden = v.alarms.length > 0;
-  const rows = v.alarms.map((a) => {
+  const items = v.alarms.map(a => ({ ...a, chosen: state.chosenAlarm === a.seq, ack }));
+  syncRows(body, items, a => a.seq, (a) => {
     const tr = el("tr");
     tr.dataset.seq = a.seq;
     tr.dataset.state = a.silenced ? "silenced" : a.acked ? "acked" : "unacked";
-    tr.className = `${tr.dataset.state}${a.firing ? " firing" : ""}${state.chosenAlarm === a.seq ? " chosen" : ""}`;
+    tr.className = `${tr.dataset.state}${a.firing ? " firing" : ""}${a.chosen ? " chosen" : ""}`;
     const text = el("td", a.text, "text");
     text.title = groupWords(a.group);
     const acts = el("td");
@@ -199,17 +219,16 @@ function drawAlarms(v) {
     tr.onclick = () => openAlarm(a);
     return tr;
   });
-  body.replaceChildren(...rows);
 }
 
 function drawSilences(silences) {
   $("silences-pane").hidden = !silences.length;
   const body = $("silences").tBodies[0];
-  const rows = silences.map((s) => {
+  syncRows(body, silences.map(s => ({ ...s, ack: state.rights === "ack" })), s => s.id, (s) => {
     const tr = el("tr");
     const matches = s.matchers.map(([k, v]) => `${k}=${v}`).join(" ") || (s.kind ? `kind=${s.kind}` : "every group");
     const acts = el("td");
-    if (state.rights === "ack") {
+    if (s.ack) {
       const b = el("button", "lift", "act");
       b.onclick = () => send({ op: "unsilence", sid: s.id });
       acts.append(b);
@@ -218,7 +237,6 @@ function drawSilences(silences) {
       el("td", day(s.until)), el("td", s.comment), acts);
     return tr;
   });
-  body.replaceChildren(...rows);
 }
 
 // ------------------------------------------------------------------ drilling down
@@ -235,7 +253,7 @@ function openAlarm(a) {
     send({ op: "alarm_events", seq: a.seq });
   } else if (!a.condition) {
     openScope(a.parser, a.start);
-    send({ op: "events", parser: a.parser, start: a.start, end: a.end, group: a.group });
+    send({ op: "events", seq: a.seq });
   }
   if (state.view) drawAlarms(state.view);
 }
@@ -261,7 +279,7 @@ function drawScope(s) {
   head.replaceChildren(...s.fields.map(f => el("th", f)), el("th", "amount", "num"), el("th", "vs last", "num"), el("th", ""));
   const body = $("scope").tBodies[0];
   $("scope-empty").hidden = s.rows.length > 0;
-  body.replaceChildren(...s.rows.map((r) => {
+  body.replaceChildren(...s.rows.map((r, index) => {
     const tr = el("tr");
     for (const f of s.fields) tr.append(el("td", r.group[f], "text"));
     tr.append(el("td", r.amount_words, "num"));
@@ -273,12 +291,10 @@ function drawScope(s) {
     const td = el("td");
     for (const [w, c] of marks) td.append(el("span", `${w} `, c));
     tr.append(td);
-    tr.onclick = () => send({ op: "events", parser: s.parser, start: s.start, end: s.end, group: r.group });
+    tr.onclick = () => send({ op: "events", row: index });
     return tr;
   }));
-  const p = document.querySelector(`#parsers tr[data-parser="${CSS.escape(s.parser)}"]`);
-  document.querySelectorAll("#parsers tr.chosen").forEach(tr => tr.classList.remove("chosen"));
-  if (p) p.classList.add("chosen");
+  if (state.view) drawParsers(state.view.parsers);
 }
 
 function drawEvents(ev) {
