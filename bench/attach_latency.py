@@ -1,5 +1,6 @@
-"""Latency of an attached console: line written -> alarm on the screen of a console attached
-to a guard, under a steady load.
+"""Latency of an attached console and of the web page: line written -> alarm on the screen
+of a console attached to a guard, and in the guard's web view in a real browser, under a
+steady load.
 
     .venv/bin/python bench/attach_latency.py                    # 20,000 lines/s, 60 s
     .venv/bin/python bench/attach_latency.py --rate 20000 --seconds 120
@@ -11,20 +12,25 @@ every 0.5 s, one HIT line carrying the wall time it was written at. The guard
 The console is the real app, attached to the guard through its socket (link/remote.py),
 driven headless (`App.run_test`) in this process: the time a HIT alarm is seen is when its
 row is in the alarm list widget (polled every 5 ms, after the app's own 4 Hz redraw).
-Prints p50/p95/max of written -> shown, how many HIT lines were written and shown, and the
-guard's lines/s and CPU.
+The web page is the guard's own (`[web] listen`), open in Debian's headless chromium driven
+by Selenium from a thread: an alarm is seen there when its row is in the page's alarm list
+(read every ~20 ms through the driver). Prints p50/p95/max of written -> shown for both,
+how many HIT lines were written and shown, and the guard's lines/s and CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +40,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 CONFIG = """
+[web]
+listen = "127.0.0.1:0"
+
 [storage]
 dir = "var"
 keep_windows = 5
@@ -104,7 +113,32 @@ print(n, hit)
 """
 
 
-async def watch(root: Path, seconds: float, rate: int) -> dict[str, object]:
+def watch_page(url: str, seen: dict[int, int], stop: threading.Event) -> None:
+    """The web page in chromium: the time each HIT alarm's row is first in the list."""
+    import re
+
+    sys.path.insert(0, str(HERE.parent / "tests" / "web"))
+    from browser import chromium
+
+    driver = chromium()
+    try:
+        driver.get(url)
+        script = (
+            "return [...document.querySelectorAll('#alarms tbody td.text')].map(t => t.textContent)"
+        )
+        while not stop.is_set():
+            texts = driver.execute_script(script)
+            now = time.time_ns()
+            for t in texts:
+                m = re.search(r"hit (\d+)", t)
+                if m and int(m.group(1)) not in seen:
+                    seen[int(m.group(1))] = now
+            time.sleep(0.02)
+    finally:
+        driver.quit()
+
+
+async def watch(root: Path, seconds: float, rate: int, url: str) -> dict[str, object]:
     from alser_tui.engine.config import load_config
     from alser_tui.guard.client import GuardClient
     from alser_tui.guard.server import socket_path
@@ -116,9 +150,17 @@ async def watch(root: Path, seconds: float, rate: int) -> dict[str, object]:
     shown: dict[int, float] = {}
     written: dict[int, int] = {}
     heard: dict[int, int] = {}  # the same alarms as a bare socket client gets them
+    at: dict[int, int] = {}  # HIT id -> the time its line was written
+    on_page: dict[int, int] = {}
 
     def listen() -> None:
+        from alser_tui.guard.client import GuardGone
+
         client = GuardClient(socket_path(config.data_dir))
+        with contextlib.suppress(GuardGone):  # the guard stops at the end
+            listen_on(client)
+
+    def listen_on(client: GuardClient) -> None:
         for m in client.messages():
             ev = m.get("event") or {}
             if (
@@ -126,13 +168,14 @@ async def watch(root: Path, seconds: float, rate: int) -> dict[str, object]:
                 and ev["alarm"]["parser"] == "Hit"
                 and not m.get("past")
             ):
-                heard[int(ev["alarm"]["group"]["id"])] = time.time_ns() - int(
-                    ev["alarm"]["group"]["at"]
-                )
-
-    import threading
+                hid = int(ev["alarm"]["group"]["id"])
+                at[hid] = int(ev["alarm"]["group"]["at"])
+                heard[hid] = time.time_ns() - at[hid]
 
     threading.Thread(target=listen, daemon=True).start()
+    stop = threading.Event()
+    page = threading.Thread(target=watch_page, args=(url, on_page, stop), daemon=True)
+    page.start()
     async with app.run_test(size=(160, 50)) as pilot:
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(root), str(rate), str(seconds)],
@@ -154,7 +197,10 @@ async def watch(root: Path, seconds: float, rate: int) -> dict[str, object]:
                     written[hid] = int(e.alarm.group["at"])
             await pilot.pause(0.005)
         out = writer.communicate()[0].split()
+    stop.set()
+    page.join(30)
     lat = sorted((shown[h] - written[h]) / 1e6 for h in shown)
+    web = sorted((on_page[h] - at[h]) / 1e6 for h in on_page if h in at)
     sock = sorted(v / 1e6 for v in heard.values())
     return {
         "lines": int(out[0]),
@@ -165,6 +211,10 @@ async def watch(root: Path, seconds: float, rate: int) -> dict[str, object]:
         "max": lat[-1] if lat else float("nan"),
         "socket_p50": statistics.median(sock) if sock else float("nan"),
         "socket_p95": sock[int(len(sock) * 0.95) - 1] if sock else float("nan"),
+        "web_shown": len(web),
+        "web_p50": statistics.median(web) if web else float("nan"),
+        "web_p95": web[int(len(web) * 0.95) - 1] if web else float("nan"),
+        "web_max": web[-1] if web else float("nan"),
     }
 
 
@@ -180,18 +230,22 @@ def main() -> None:
         for i in range(10):
             (root / "logs" / f"app.{i}.log").touch()
         cmd = [sys.executable, "-m", "alser_tui", "-c", str(root / "alser.toml"), "--no-ui"]
-        guard = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        err = (root / "guard.err").open("wb")
+        guard = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         sock = root / "var" / "guard.sock"
         deadline = time.monotonic() + 30
-        while not sock.exists():
+        url = None
+        while not sock.exists() or url is None:
             if time.monotonic() > deadline:
-                raise SystemExit("the guard did not start")
+                raise SystemExit("the guard did not start: " + (root / "guard.err").read_text())
+            m = re.search(r"web view on (http://\S+/)", (root / "guard.err").read_text())
+            url = m.group(1) if m else None
             time.sleep(0.05)
         proc = psutil.Process(guard.pid)
         cpu0 = proc.cpu_times()
         t0 = time.monotonic()
         try:
-            res = asyncio.run(watch(root, args.seconds, args.rate))
+            res = asyncio.run(watch(root, args.seconds, args.rate, url))
         finally:
             cpu1 = proc.cpu_times()
             wall = time.monotonic() - t0
@@ -210,6 +264,10 @@ def main() -> None:
         print(
             f"line written -> alarm on the guard's socket: p50 {res['socket_p50']:.0f} ms,"
             f" p95 {res['socket_p95']:.0f} ms"
+        )
+        print(
+            f"line written -> alarm in the web page (chromium): p50 {res['web_p50']:.0f} ms,"
+            f" p95 {res['web_p95']:.0f} ms, max {res['web_max']:.0f} ms; {res['web_shown']} shown"
         )
 
 
