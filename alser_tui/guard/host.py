@@ -267,6 +267,7 @@ class GuardHost:
     def run(self) -> None:
         """Run engines until stopped (live) or the replay ends; raises what the engine
         raises (the caller turns it into an exit code)."""
+        reloaded = False
         try:
             while True:
                 engine = self._open_engine(self.config)
@@ -274,6 +275,11 @@ class GuardHost:
                     self._start_server()
                 if self.web is None:
                     self._start_web()
+                elif reloaded:
+                    # Now that the new engine's store is open: the page's model is rebuilt
+                    # for the new config and filled again from it.
+                    self.web.reloaded()
+                reloaded = False
                 engine.run()
                 with self._lock:
                     new, self._next = self._next, None
@@ -282,8 +288,7 @@ class GuardHost:
                 self._switch(new)
                 if self.server is not None:
                     self.server.broadcast({"type": "reloaded", "loaded_at": self.loaded_at})
-                if self.web is not None:
-                    self.web.reloaded()
+                reloaded = True
         finally:
             self.engine = None
             if self.web is not None:

@@ -274,3 +274,36 @@ def test_a_page_of_another_site_cannot_read_the_guard(guard: Guard) -> None:
 
     assert asyncio.run(attempt("http://evil.example")) == 403
     assert asyncio.run(attempt(guard.url.rstrip("/"))) == 101
+
+
+def test_a_config_reload_keeps_the_page_and_its_alarms(guard: Guard) -> None:
+    import asyncio
+
+    import aiohttp
+
+    async def view(pred: Any, timeout: float = 20) -> dict[str, Any]:
+        async with aiohttp.ClientSession() as s, s.ws_connect(guard.url + "ws") as ws:
+            await ws.send_str(json.dumps({"op": "auth", "token": READ_TOKEN}))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                m = json.loads((await ws.receive(timeout=timeout)).data)
+                if m["type"] == "view" and pred(m):
+                    return m
+        raise AssertionError("no such view")
+
+    def texts(m: dict[str, Any]) -> list[str]:
+        return [a["text"] for a in m["alarms"]]
+
+    guard.write(7, "Boom")
+    asyncio.run(view(lambda m: any("Boom" in t for t in texts(m))))
+    conf = guard.root / "alser.toml"
+    conf.write_text(conf.read_text().replace("beep_threshold = 5", "beep_threshold = 3"))
+    guard.proc.send_signal(signal.SIGHUP)
+    err = guard.root / "guard.err"
+    assert wait_for(lambda: "config reloaded" in err.read_text())
+    # The page's model is rebuilt on the new config and filled again from the store.
+    after = asyncio.run(view(lambda m: m["status"].get("reloads") == 1))
+    assert any("Boom" in t for t in texts(after)), texts(after)
+    guard.write(4, "Bang", now=True)  # over the new threshold only
+    seen = asyncio.run(view(lambda m: any("Bang" in t for t in texts(m)), 30))
+    assert sum("Boom" in t for t in texts(seen)) == 1  # not doubled by the reload
