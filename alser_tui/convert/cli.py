@@ -20,8 +20,13 @@ def main(argv: list[str]) -> int:
     )
     ap.add_argument("file", help="the original config, e.g. alser.cf")
     ap.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    ap.add_argument("--force", action="store_true", help="with -o: replace an existing file")
     args = ap.parse_args(argv[1:])
     err = sys.stderr
+    if args.output and Path(args.output).exists() and not args.force:
+        # A hand-edited config is easily lost to a second run of the same command.
+        err.write(f"alser-tui convert: {args.output} exists; add --force to replace it\n")
+        return EXIT_USAGE
     try:
         text = Path(args.file).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:

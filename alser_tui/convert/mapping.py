@@ -47,6 +47,7 @@ FIELD_KEY_ORDER = (
     "name", "group", "path", "type", "normalize", "contains", "ignores", "filters",
     "visible", "maxlen",
 )  # fmt: skip
+LEGACY_PERIOD = 10  # seconds: a parser's period in the original when it had no `sleep`
 MAIL_2013 = ("backoff_threshold", "line_threshold", "sleep_start", "sleep_step", "sleep_max",
              "sleep_min")  # fmt: skip
 MAIL_POOL = ("severity_threshold", "severity_pool_size", "interval", "suppress_hours")
@@ -260,6 +261,9 @@ class _Converter:
                     self.note(f"{where}.sleep", f"{sleep} rounded to {v['window']} s")
             else:
                 self.note(f"{where}.sleep", f"not a number of seconds >= 1: {sleep!r}")
+        else:
+            # The original's period without `sleep` (ORIGINAL.md), not alser-tui's default.
+            v["window"] = LEGACY_PERIOD
         if "colors" in t:
             v["colors"] = self.colors(where, t["colors"])
         if t.get("persistdb"):
