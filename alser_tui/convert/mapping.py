@@ -139,7 +139,7 @@ class _Converter:
 
     def run(self, doc: dict[str, Any]) -> Conversion:
         for k in doc:
-            if k not in ("mail", "guards", "parsers"):
+            if k not in ("mail", "guards", "parsers", "line_threshold"):
                 self.note(k, "unknown top-level key, not mapped")
         parsers: list[_Parser] = []
         raw_parsers = doc.get("parsers", [])
@@ -152,8 +152,10 @@ class _Converter:
                 parsers.append(p)
         mail = doc.get("mail")
         channel: dict[str, Any] | None = None
+        delivery: dict[str, Any] = {}
         if isinstance(mail, dict):
-            channel = self.mail(mail, parsers)
+            channel = self.mail(mail, parsers, doc.get("line_threshold"))
+            delivery = self.unguarded(mail, channel)
         elif mail is not None:
             self.note("mail", "must be an object; not mapped")
         guards = []
@@ -169,7 +171,7 @@ class _Converter:
         for p in parsers:
             if p.values["id"] not in fed:
                 self.note(f"parser {p.old_id}", "no guard feeds it (converted anyway)")
-        text = self.write(guards, parsers, channel)
+        text = self.write(guards, parsers, channel, delivery)
         try:
             parse_config(tomllib.loads(text), "<converted>")
         except (ConfigError, tomllib.TOMLDecodeError) as exc:  # a converter bug: say so
@@ -568,7 +570,23 @@ class _Converter:
 
     # ------------------------------------------------------------------ mail
 
-    def mail(self, t: dict[str, Any], parsers: list[_Parser]) -> dict[str, Any] | None:
+    def unguarded(self, t: dict[str, Any], channel: dict[str, Any] | None) -> dict[str, Any]:
+        """``mail.unguarded``: empty or absent, the original mailed no unguarded-file notice."""
+        to = t.get("unguarded")
+        addrs = [a.strip() for a in to.split(",") if a.strip()] if isinstance(to, str) else []
+        if not addrs:
+            return {"unguarded_notices": False}
+        if channel is not None and sorted(addrs) != sorted(channel["to"]):
+            self.note(
+                "mail.unguarded",
+                f"unguarded-file notices go to the mail channel's recipients, not only to"
+                f" {', '.join(addrs)}",
+            )
+        return {}
+
+    def mail(
+        self, t: dict[str, Any], parsers: list[_Parser], top_lines: Any = None
+    ) -> dict[str, Any] | None:
         where = "mail"
         to = t.get("guarded")
         addrs = [a.strip() for a in to.split(",") if a.strip()] if isinstance(to, str) else []
@@ -588,6 +606,18 @@ class _Converter:
         for k in (*MAIL_2013, *MAIL_POOL):
             if k in t:
                 ch[k] = t[k]
+        if ch["digest"] == "adaptive":
+            # What the original's mail loop really used (ORIGINAL.md): line_threshold from
+            # the top level of the config (default 10), backoff_threshold default 10.
+            lines = top_lines if isinstance(top_lines, int) and top_lines > 0 else 10
+            if "line_threshold" in t and t["line_threshold"] != lines:
+                self.note(
+                    f"{where}.line_threshold",
+                    f"not read by the original (it read the top-level line_threshold); its"
+                    f" effective {lines} is kept",
+                )
+            ch["line_threshold"] = lines
+            ch.setdefault("backoff_threshold", 10)
         if "from" in t:
             ch["from"] = t["from"]
         if "abnormal_severity_factor" in t:
@@ -597,7 +627,8 @@ class _Converter:
                 f"{where}.abnormal_severity_factor", "set on every parser that had none of its own"
             )
         for k in t:
-            if k not in (*MAIL_2013, *MAIL_POOL, "guarded", "from", "abnormal_severity_factor"):
+            if k not in (*MAIL_2013, *MAIL_POOL, "guarded", "unguarded", "from",
+                         "abnormal_severity_factor"):  # fmt: skip
                 self.note(f"{where}.{k}", "unknown key, not mapped")
         try:
             parse_config({"channels": {"mail": ch}}, "<converted>")
@@ -613,6 +644,7 @@ class _Converter:
         guards: list[dict[str, Any]],
         parsers: list[_Parser],
         channel: dict[str, Any] | None,
+        delivery: dict[str, Any] | None = None,
     ) -> str:
         src = f" from {self.source}" if self.source else ""
         lines = [
@@ -633,6 +665,9 @@ class _Converter:
             for f in p.fields:
                 fo = {k: f[k] for k in FIELD_KEY_ORDER if k in f}
                 lines += ["", *toml_out.table("[[parsers.fields]]", fo)]
+        if delivery:
+            note = "the original mailed no notice of unguarded files (mail.unguarded was empty)"
+            lines += ["", *toml_out.table("[delivery]", delivery, [note])]
         if channel is not None:
             lines += [
                 "",

@@ -37,3 +37,38 @@ def test_output_file_is_not_replaced_without_force(
     assert out.read_text() == "# edited by hand\n"
     assert main(["convert", str(cf), "-o", str(out), "--force"]) == 0
     assert "NoSleep" in out.read_text()
+
+
+def _converted(mail: str, top: str = "") -> tuple[dict, list[str]]:
+    from alser_tui.engine.config import parse_config
+
+    result = convert_doc(loads(TWO_PARSERS + top + f"\nmail: {{ {mail} }}\n"))
+    parsed = tomllib.loads(result.text)
+    parse_config(parsed, "<converted>")  # it validates
+    return parsed, result.notes
+
+
+def test_an_empty_mail_unguarded_means_no_unguarded_notices() -> None:
+    from alser_tui.engine.config import parse_config
+
+    parsed, _ = _converted('guarded: "oncall@example.org", unguarded: ""')
+    assert parse_config(parsed, "x").delivery.unguarded_notices is False
+    parsed, _ = _converted('guarded: "oncall@example.org"')  # absent: the same
+    assert parse_config(parsed, "x").delivery.unguarded_notices is False
+    parsed, notes = _converted('guarded: "oncall@example.org", unguarded: "ops@example.org"')
+    assert parse_config(parsed, "x").delivery.unguarded_notices is True
+    assert any(n.startswith("mail.unguarded:") and "ops@example.org" in n for n in notes)
+
+
+def test_mail_digest_gets_the_originals_effective_thresholds() -> None:
+    parsed, notes = _converted('guarded: "a@example.org"')
+    mail = parsed["channels"]["mail"]
+    assert (mail["line_threshold"], mail["backoff_threshold"]) == (10, 10)
+    # The original read line_threshold from the top level, never from mail.
+    parsed, notes = _converted(
+        'guarded: "a@example.org", line_threshold: 5, backoff_threshold: 3', "line_threshold: 20"
+    )
+    mail = parsed["channels"]["mail"]
+    assert (mail["line_threshold"], mail["backoff_threshold"]) == (20, 3)
+    assert any(n.startswith("mail.line_threshold:") and "20" in n for n in notes)
+    assert not any(n.startswith("line_threshold") for n in notes)
