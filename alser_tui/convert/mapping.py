@@ -297,8 +297,14 @@ class _Converter:
         known = {"id", "class", "sleep", "colors", "persistdb", "printf", "instantf"}
         known |= {"stats_stmt", "keys", "msg_regex", "msg_regex_keys"}
         known |= set(SAME_PARSER_KEYS) | set(TABLE_KEYS)
+        if ("indexer" in t or "indexing" in t) and t.get("indexing", True) is not False:
+            self.note(
+                f"{where}.indexer",
+                "Elasticsearch indexing has no equivalent here: its rows stay in SQLite"
+                " (drill-down, --json) and nothing is sent to an index",
+            )
         for k in t:
-            if k not in known:
+            if k not in known and k not in ("indexer", "indexing"):
                 self.note(f"{where}.{k}", "unknown key, not mapped")
         if isinstance(t.get("stats_stmt"), str):
             comments.append(f"stats_stmt: {' '.join(t['stats_stmt'].split())}")

@@ -72,3 +72,19 @@ def test_mail_digest_gets_the_originals_effective_thresholds() -> None:
     assert (mail["line_threshold"], mail["backoff_threshold"]) == (20, 3)
     assert any(n.startswith("mail.line_threshold:") and "20" in n for n in notes)
     assert not any(n.startswith("line_threshold") for n in notes)
+
+
+def test_elasticsearch_indexing_is_said_once_per_parser() -> None:
+    doc = loads(
+        """
+        parsers: [
+            { id: "A", class: "JsonCollectorParser", indexer: { url: "http://es:9200" },
+              indexing: true, keys: [ { name: "x" } ] }
+            { id: "B", class: "JsonCollectorParser", indexing: false, keys: [ { name: "y" } ] }
+        ]
+        guards: [ { tail_glob: "x/*", parsers: [ "A", "B" ] } ]
+        """
+    )
+    notes = convert_doc(doc).notes
+    about = [n for n in notes if "index" in n]
+    assert len(about) == 1 and about[0].startswith("parser A.indexer: Elasticsearch"), notes
