@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from alser_tui import __version__
 from alser_tui.engine.events import Event
+from alser_tui.guard.loop_thread import LoopThread
 from alser_tui.guard.wire import PROTOCOL, WireError, decode, encode
 
 SOCKET_NAME = "guard.sock"
@@ -67,18 +67,15 @@ class _Client:
         self.peer = ""
 
 
-class ConsoleServer:
+class ConsoleServer(LoopThread):
     """Started by the guard host once its engine is open; ``publish`` from the engine thread."""
 
     def __init__(self, host: Any, path: Path) -> None:
+        super().__init__()
         self.host = host
         self.path = path
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[_Client] = set()
-        self.error = ""
         self.dropped = 0  # clients disconnected for reading too slowly
 
     # ------------------------------------------------------------------ lifecycle
@@ -88,24 +85,7 @@ class ConsoleServer:
         if guard_listening(self.path):
             raise OSError(f"another guard answers on {self.path}")
         self.path.unlink(missing_ok=True)
-        self._thread = threading.Thread(target=self._run, name="guard-socket", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self.error:
-            raise OSError(self.error)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self.loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except asyncio.CancelledError:
-            pass  # stop()
-        except Exception as exc:  # the socket failing must not take the guard down
-            self.error = f"{type(exc).__name__}: {exc}"
-            self._ready.set()
-        finally:
-            loop.close()
+        self.start_loop("guard-socket", 10)
 
     async def _serve(self) -> None:
         old = os.umask(0o117)  # created 0660 from the start, never wider for a moment
@@ -121,10 +101,6 @@ class ConsoleServer:
             await self._server.serve_forever()
 
     def stop(self) -> None:
-        loop = self.loop
-        if loop is None or self._thread is None:
-            return
-
         def shut() -> None:
             for c in list(self._clients):
                 with contextlib.suppress(Exception):
@@ -132,31 +108,21 @@ class ConsoleServer:
                     c.writer.close()
             if self._server is not None:
                 self._server.close()
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
 
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(shut)
-        self._thread.join(5)
+        self.stop_loop(shut)
         self.path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ engine side
 
     def publish(self, event: Event) -> None:
         """Engine thread: encode once, hand over; never blocks."""
-        loop = self.loop
-        if loop is None or not self._clients:
+        if self.loop is None or not self._clients:
             return
-        data = _line({"type": "event", "event": encode(event)})
-        with contextlib.suppress(RuntimeError):  # the loop is closing
-            loop.call_soon_threadsafe(self._fanout, data)
+        self.call_soon(self._fanout, _line({"type": "event", "event": encode(event)}))
 
     def broadcast(self, doc: dict[str, Any]) -> None:
         """Any thread: a message of the guard's own to every client."""
-        loop = self.loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._fanout, _line(doc))
+        self.call_soon(self._fanout, _line(doc))
 
     def _fanout(self, data: bytes) -> None:
         for c in list(self._clients):

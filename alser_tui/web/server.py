@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import hmac
 import json
-import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ from aiohttp import WSMsgType, web
 from alser_tui import __version__
 from alser_tui.engine.config import WebConfig
 from alser_tui.engine.events import AlarmRaised, Event, Stats, WindowClosed
+from alser_tui.guard.loop_thread import LoopThread
 from alser_tui.ui.model import ConsoleModel
 from alser_tui.web.view import events_doc, scope_doc, text, view_doc
 
@@ -80,17 +80,14 @@ class _Page:
         self.sender: asyncio.Task[None] | None = None
 
 
-class WebServer:
+class WebServer(LoopThread):
     """Started by the guard host; ``publish`` and ``delivery_changed`` from any thread."""
 
     def __init__(self, host: Any, web_config: WebConfig) -> None:
+        super().__init__()
         self.host = host
         self.web = web_config
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
         self._runner: web.AppRunner | None = None
-        self.error = ""
         self.address = ""  # host:port actually bound (port 0 in tests: the one chosen)
         self._pages: set[_Page] = set()
         self._tasks: set[asyncio.Future[None]] = set()
@@ -115,26 +112,7 @@ class WebServer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="guard-web", daemon=True)
-        self._thread.start()
-        self._ready.wait(15)
-        if self.error:
-            raise OSError(self.error)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self.loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except asyncio.CancelledError:
-            pass  # stop()
-        except Exception as exc:  # the web view failing must not take the guard down
-            self.error = f"{type(exc).__name__}: {exc}"
-            self._ready.set()
-        finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+        self.start_loop("guard-web", 15)
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=MAX_MESSAGE)
@@ -170,34 +148,18 @@ class WebServer:
             await self._runner.cleanup()
 
     def stop(self) -> None:
-        loop = self.loop
-        if loop is None or self._thread is None:
-            return
-
-        def shut() -> None:
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(shut)
-        self._thread.join(5)
+        self.stop_loop()
         self._io.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ engine side
 
     def publish(self, event: Event) -> None:
         """Engine thread: hand the event to the loop; never blocks."""
-        loop = self.loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._take, event, False)
+        self.call_soon(self._take, event, False)
 
     def delivery_changed(self, origin: str) -> None:
         """Acks or silences changed (a console, this page, the CLI): read them now."""
-        loop = self.loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._read_delivery)
+        self.call_soon(self._read_delivery)
 
     def reloaded(self) -> None:
         """The guard runs a new config: a new model for it, filled again from the store."""
