@@ -11,6 +11,7 @@ No Textual here.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -156,23 +157,30 @@ class GuardHost:
 
     # ------------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
-        """The guard's health in plain values (``alser-tui status``, the web view)."""
-        import json
-        import os
+    @property
+    def config_broken(self) -> bool:
+        """The last reload was refused: the running config is older than the file."""
+        return self._config_broken
 
-        st = self.last_stats
-        now = time.time()
-        doc: dict[str, Any] = {
+    def status_head(self) -> dict[str, Any]:
+        """Who runs, since when, on what config (no I/O): the first line of any status."""
+        return {
             "pid": os.getpid(),
             "started": self.started,
-            "uptime": now - self.started,
+            "uptime": time.time() - self.started,
             "config": str(self.config.path or ""),
             "loaded_at": self.loaded_at,
             "reloads": self.reloads,
             "config_broken": self._config_broken,
             "engine": "running" if self.engine is not None else "restarting",
         }
+
+    def status(self) -> dict[str, Any]:
+        """The guard's health in plain values (``alser-tui status``, the web view)."""
+        import json
+
+        st = self.last_stats
+        doc = self.status_head()
         if st is not None:
             doc.update(
                 lines=st.lines,

@@ -41,7 +41,7 @@ class GuardCollector(Collector):
         yield _gauge(
             "alser_config_refused",
             "1 when the last config reload was refused (the running config is older)",
-            1 if getattr(host, "_config_broken", False) else 0,
+            1 if host.config_broken else 0,
         )
         st = host.last_stats
         if st is not None:

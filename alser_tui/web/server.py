@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import os
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -430,7 +431,7 @@ class WebServer(LoopThread):
                 "type": "hello",
                 "version": __version__,
                 "rights": rights,
-                "pid": _pid(),
+                "pid": os.getpid(),
                 "started": host.started,
                 "config": text(host.config.path or "", 500),
             }
@@ -586,23 +587,11 @@ def _ack_all(d: Any, alarms: list[Any]) -> int:
     return len(alarms)
 
 
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
 def _short_status(host: Any) -> dict[str, Any]:
-    """The page's status line: who runs, since when, how fast (no database reads)."""
+    """The page's status line: who runs, since when, how fast, each channel's state."""
     st = host.last_stats
-    doc: dict[str, Any] = {
-        "pid": _pid(),
-        "uptime": time.time() - host.started,
-        "loaded_at": host.loaded_at,
-        "reloads": host.reloads,
-        "config_broken": bool(getattr(host, "_config_broken", False)),
-        "engine": "running" if host.engine is not None else "restarting",
-    }
+    doc = host.status_head()
+    doc["config"] = text(doc["config"], 500)
     if st is not None:
         doc.update(
             lines=st.lines,
