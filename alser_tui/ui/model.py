@@ -475,6 +475,43 @@ def _last_start(v: ParserView) -> int:
     return v.last_window.start if v.last_window is not None else -1
 
 
+# How loud a parser state reads (the console's parser list and the web page alike).
+ALARM_STATES = frozenset(
+    {ParserState.OVER, ParserState.INSTANT, ParserState.NO_SOURCE, ParserState.SILENT}
+)
+WARN_STATES = frozenset({ParserState.ABNORMAL, ParserState.REJECTING})
+
+
+def state_level(state: ParserState) -> str:
+    """ "alarm", "warn" or "quiet"."""
+    return "alarm" if state in ALARM_STATES else "warn" if state in WARN_STATES else "quiet"
+
+
+def alarm_mark(e: AlarmEntry) -> str:
+    """⊘ silenced, ○ acknowledged, ● asks for attention: a symbol, not only a colour."""
+    return "⊘" if e.silenced else "○" if e.acked else "●"
+
+
+def strip_summary(model: ConsoleModel, firing: Sequence[AlarmEntry] | None = None) -> str:
+    """The alarm strip's words: '● 2 firing (3 unacked) · ⊘ 1 silence'."""
+    if firing is None:
+        firing = model.firing()
+    missing, _silent = model.troubled_guards()
+    parts = []
+    if firing:
+        parts.append(f"● {len(firing)} firing")
+    if missing:
+        # No alarm can come from a guard that reads nothing: never "nothing firing" then.
+        parts.append(f"∅ {guard_words(len(missing))} without a source")
+    words = " · ".join(parts) if parts else "○ nothing firing"
+    unacked = model.unacked()
+    words += f" ({unacked} unacked)" if unacked else " (all acked)" if model.alarms else ""
+    silences = len(model.active_silences())
+    if silences:
+        words += f" · ⊘ {silences} silence{'s' if silences != 1 else ''}"
+    return words
+
+
 def guard_words(n: int) -> str:
     return f"{n} guard{'s' if n != 1 else ''}"
 

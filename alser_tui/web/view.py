@@ -19,9 +19,10 @@ from alser_tui.ui.model import (
     STATE_MARKS,
     AlarmEntry,
     ConsoleModel,
-    ParserState,
     alarm_kind_word,
-    guard_words,
+    alarm_mark,
+    state_level,
+    strip_summary,
 )
 from alser_tui.ui.text import amount
 
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
 ALARMS_SHOWN = 200  # the newest, as the page lists them
 TEXT_MAX = 2_000  # characters of one alarm text or field value
 EVENTS_SHOWN = 200  # raw lines of a group on the page
-
-# Which parser states read as trouble (same split as the console's parser list).
-ALARM_STATES = {ParserState.OVER, ParserState.INSTANT, ParserState.NO_SOURCE, ParserState.SILENT}
-WARN_STATES = {ParserState.ABNORMAL, ParserState.REJECTING}
 
 
 def text(value: Any, limit: int = TEXT_MAX) -> str:
@@ -71,36 +68,22 @@ def alarm_doc(model: ConsoleModel, e: AlarmEntry, firing: set[int]) -> dict[str,
         "acked": e.acked,
         "silenced": e.silenced,
         "firing": e.seq in firing,
-        # The console's mark: ⊘ silenced, ○ acknowledged, ● asks for attention.
-        "mark": "⊘" if e.silenced else "○" if e.acked else "●",
+        "mark": alarm_mark(e),
         "condition": a.kind in CONDITION_KINDS,
     }
 
 
 def strip_doc(model: ConsoleModel, firing: list[AlarmEntry]) -> dict[str, Any]:
-    """The alarm strip's words, as the console's AlarmStrip puts them."""
+    """The alarm strip: the console's own words, and how loud it is."""
     missing, _silent = model.troubled_guards()
     unacked = model.unacked()
-    parts = []
-    if firing:
-        parts.append(f"● {len(firing)} firing")
-    if missing:
-        parts.append(f"∅ {guard_words(len(missing))} without a source")
-    words = " · ".join(parts) if parts else "○ nothing firing"
-    if unacked:
-        words += f" ({unacked} unacked)"
-    elif model.alarms:
-        words += " (all acked)"
-    silences = len(model.active_silences())
-    if silences:
-        words += f" · ⊘ {silences} silence{'s' if silences != 1 else ''}"
     state = "firing" if firing or missing else "unacked" if unacked else "calm"
     return {
-        "words": words,
+        "words": strip_summary(model, firing),
         "state": state,
         "firing": len(firing),
         "unacked": unacked,
-        "silences": silences,
+        "silences": len(model.active_silences()),
         "last": text(model.alarms[-1].alarm.text, 300) if model.alarms else "",
         "last_ts": model.alarms[-1].alarm.ts if model.alarms else None,
     }
@@ -120,11 +103,7 @@ def parser_docs(model: ConsoleModel, colors: dict[str, dict[str, str]]) -> list[
                 "open_words": amount(total),
                 "trend": v.sparkline_values()[-24:],
                 "state": STATE_MARKS[state],
-                "level": "alarm"
-                if state in ALARM_STATES
-                else "warn"
-                if state in WARN_STATES
-                else "quiet",
+                "level": state_level(state),
                 "parsed": v.parsed,
                 "rejected": v.rejected,
                 "late": v.late,

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from alser_tui.ui.model import AlarmEntry, ConsoleModel, alarm_kind_word
+from alser_tui.ui.model import AlarmEntry, ConsoleModel, alarm_kind_word, alarm_mark
 from alser_tui.ui.text import clock, css_beside, log_text
 from alser_tui.ui.widgets.keyed_table import Cell, KeyedTable
 
@@ -91,8 +91,7 @@ class AlarmList(KeyedTable):
         style = self.get_component_rich_style(
             "alarm-list--acked" if quiet else "alarm-list--unacked", partial=True
         )
-        # ⊘ silenced, ○ acknowledged, ● asks for attention: a symbol, not only a colour.
-        mark = "⊘" if e.silenced else "○" if e.acked else "●"
+        mark = alarm_mark(e)
         p = model.parsers.get(a.parser)
         return [
             Text(mark, style=style),

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from alser_tui.ui.model import STATE_MARKS, ConsoleModel, ParserState
+from alser_tui.ui.model import STATE_MARKS, ConsoleModel, ParserState, state_level
 from alser_tui.ui.text import amount, css_beside, parser_style, sparkline
 from alser_tui.ui.widgets.keyed_table import Cell, KeyedTable
 
@@ -24,6 +24,11 @@ SHORT_MARKS: dict[ParserState, str] = {
     ParserState.REJECTING: "✗rej",
     ParserState.QUIET: "·",
     ParserState.OFF: "○off",
+}
+LEVEL_CLASSES = {
+    "alarm": "parser-list--alarm",
+    "warn": "parser-list--abnormal",
+    "quiet": "parser-list--quiet",
 }
 WINDOW_KEYS = Binding.Group("window", compact=True)
 
@@ -88,16 +93,8 @@ class ParserList(KeyedTable):
         self.sync(rows)
 
     def _state_style(self, state: ParserState) -> Any:
-        if state in (
-            ParserState.OVER,
-            ParserState.INSTANT,
-            ParserState.NO_SOURCE,
-            ParserState.SILENT,
-        ):
-            return self.get_component_rich_style("parser-list--alarm", partial=True)
-        if state in (ParserState.ABNORMAL, ParserState.REJECTING):
-            return self.get_component_rich_style("parser-list--abnormal", partial=True)
-        return self.get_component_rich_style("parser-list--quiet", partial=True)
+        name = LEVEL_CLASSES[state_level(state)]
+        return self.get_component_rich_style(name, partial=True)
 
     def action_open(self) -> None:
         self.post_message(self.Opened())
