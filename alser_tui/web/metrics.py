@@ -124,31 +124,28 @@ class GuardCollector(Collector):
             channels = d.status()
         except Exception:  # a busy delivery.db: this scrape goes without
             return
-        queued = GaugeMetricFamily(
-            "alser_outbox_queued", "messages waiting to be sent", labels=["channel", "type"]
-        )
-        held = GaugeMetricFamily(
-            "alser_outbox_held", "alarms held for a digest or the morning",
-            labels=["channel", "type"],
-        )  # fmt: skip
-        failed = CounterMetricFamily(
-            "alser_delivery_failed", "sends that failed (each retried)", labels=["channel", "type"]
-        )
-        sent = CounterMetricFamily(
-            "alser_delivery_sent", "messages sent", labels=["channel", "type"]
-        )
-        ok = GaugeMetricFamily(
-            "alser_channel_ok", "1: the channel's last send worked or nothing to send",
-            labels=["channel", "type"],
-        )  # fmt: skip
+        families = [
+            (cls(name, doc, labels=["channel", "type"]), value)
+            for cls, name, doc, value in CHANNEL_METRICS
+        ]
         for c in channels.values():
             labels = [_label(c.name), c.type]
-            queued.add_metric(labels, c.queued)
-            held.add_metric(labels, c.held)
-            failed.add_metric(labels, c.failed)
-            sent.add_metric(labels, c.sent)
-            ok.add_metric(labels, 1 if c.state in ("ok", "sending", "quiet hours") else 0)
-        yield from (queued, held, failed, sent, ok)
+            for family, value in families:
+                family.add_metric(labels, value(c))
+        yield from (family for family, _value in families)
+
+
+# Per channel: (family, name, help, value of its ChannelStatus).
+CHANNEL_METRICS: tuple[tuple[type[Any], str, str, Callable[[Any], float]], ...] = (
+    (GaugeMetricFamily, "alser_outbox_queued", "messages waiting to be sent", lambda c: c.queued),
+    (GaugeMetricFamily, "alser_outbox_held", "alarms held for a digest or the morning",
+     lambda c: c.held),
+    (CounterMetricFamily, "alser_delivery_failed", "sends that failed (each retried)",
+     lambda c: c.failed),
+    (CounterMetricFamily, "alser_delivery_sent", "messages sent", lambda c: c.sent),
+    (GaugeMetricFamily, "alser_channel_ok", "1: the channel's last send worked or nothing to send",
+     lambda c: 1 if c.state in ("ok", "sending", "quiet hours") else 0),
+)  # fmt: skip
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
