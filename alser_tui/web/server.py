@@ -41,6 +41,7 @@ from alser_tui.engine.config import WebConfig
 from alser_tui.engine.events import AlarmRaised, Event, Stats, WindowClosed
 from alser_tui.guard.loop_thread import LoopThread
 from alser_tui.ui.model import ConsoleModel
+from alser_tui.web.theme import parser_colors
 from alser_tui.web.view import events_doc, scope_doc, text, view_doc
 
 STATIC = Path(__file__).with_name("static")
@@ -94,6 +95,7 @@ class WebServer(LoopThread):
         self._tasks: set[asyncio.Future[None]] = set()
         # Loop thread only, from here on.
         self.model = ConsoleModel(host.config)
+        self._colors = parser_colors(host.config)  # per config: not on every push
         self._seeded = False
         self._pending: list[tuple[Event, bool]] = []
         self._seen_ids: deque[int] = deque(maxlen=5_000)
@@ -171,6 +173,7 @@ class WebServer(LoopThread):
 
     async def _reseed(self) -> None:
         self.model = ConsoleModel(self.host.config)
+        self._colors = parser_colors(self.host.config)
         self._seen_ids.clear()
         self._seen_set.clear()
         self._seeded = False
@@ -243,7 +246,12 @@ class WebServer(LoopThread):
         self._push_at = 0.0
         self._last_push = self.loop.time()
         self.model.take_dirty()
-        doc = view_doc(self.model, self._colors(), self._status)
+        if not self._pages:
+            # Nobody looks: the model stays current (for /metrics), the page view waits
+            # for the next page, which asks for one as it comes.
+            self._view = ""
+            return
+        doc = view_doc(self.model, self._colors, self._status)
         self._view = json.dumps(doc, separators=(",", ":"), default=str)
         self._view_version += 1
         for page in self._pages:
@@ -287,11 +295,6 @@ class WebServer(LoopThread):
                     if page.scope is not None and page.scope[1] is None:
                         self._send_scope(page)
             self._changed(soon=False)
-
-    def _colors(self) -> dict[str, dict[str, str]]:
-        from alser_tui.web.theme import parser_css
-
-        return {p.id: parser_css(p.colors) for p in self.host.config.parsers}
 
     # ------------------------------------------------------------------ delivery
 
@@ -438,7 +441,10 @@ class WebServer(LoopThread):
         )
         self._pages.add(page)
         page.sender = asyncio.create_task(self._sender(page))
-        page.wake.set()
+        if self._view:
+            page.wake.set()
+        else:
+            self._changed()  # the first page since nobody looked: build a view now
         return page
 
     async def _answer(self, page: _Page, req: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
+from typing import Any
 
 from alser_tui.resources import data_file
 
@@ -48,6 +49,11 @@ def theme_css(name: str) -> str:
 # dark palette shows them; Rich's own table is VGA's (#800000 red: unreadable on dark).
 ANSI = ("#3b4048", "#e06c75", "#98c379", "#d19a66", "#61afef", "#c678dd", "#56b6c2", "#d7dae0",
         "#7f848e", "#ff7b86", "#b5e890", "#e5c07b", "#82c4ff", "#e29cf0", "#7fd8e3", "#ffffff")  # fmt: skip
+
+
+def parser_colors(config: Any) -> dict[str, dict[str, str]]:
+    """Every parser's CSS, by parser id."""
+    return {p.id: parser_css(p.colors) for p in config.parsers}
 
 
 def parser_css(words: Iterable[str]) -> dict[str, str]:
