@@ -481,10 +481,10 @@ def check_web(web: WebConfig, file: str, key: str) -> None:
 
     if not web.listen:
         return
-    host, sep, port = web.listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or not host:
+    _host, sep, port = web.listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536 or not _host:
         raise ConfigError(file, key, f"must be host:port, e.g. 127.0.0.1:8421; got {web.listen!r}")
-    host = host.strip("[]")
+    host, _port = web.address
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
